@@ -1,0 +1,173 @@
+"""Activation capture: identity `HookPoint`s and a scoped `run_with_cache`.
+
+Hook names follow TransformerLens (`blocks.0.attn.hook_pattern`, ...) so learners can move
+on to it. Capture is scoped: hooks live only inside `run_with_cache` and are removed in a
+`finally`, so nothing is left on the module, even after an exception.
+Only torch and the standard library are imported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import TinyGPT
+
+
+class HookPoint(nn.Module):
+    """Identity module marking a named activation. Has no parameters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.name = ""  # set by the model once the hook's place is known
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    @property
+    def listening(self) -> bool:
+        """True while someone captures this activation (the model then takes the manual path)."""
+        return bool(self._forward_hooks)
+
+
+def hook_names(n_layers: int) -> list[str]:
+    """Every hook name of a model with `n_layers` blocks, in forward order."""
+    names = ["hook_embed", "hook_pos_embed"]
+    for i in range(n_layers):
+        b = f"blocks.{i}"
+        names += [
+            f"{b}.hook_resid_pre",
+            f"{b}.attn.hook_q",
+            f"{b}.attn.hook_k",
+            f"{b}.attn.hook_v",
+            f"{b}.attn.hook_attn_scores",
+            f"{b}.attn.hook_pattern",
+            f"{b}.attn.hook_z",
+            f"{b}.hook_attn_out",
+            f"{b}.hook_resid_mid",
+            f"{b}.mlp.hook_post",
+            f"{b}.hook_mlp_out",
+            f"{b}.hook_resid_post",
+        ]
+    names.append("ln_final.hook_normalized")
+    return names
+
+
+class ActivationCache:
+    """Captured activations by hook name, with shape-documented accessors.
+
+    Raw entries keep the batch dimension (`cache["blocks.0.attn.hook_q"]` is `(B, T, H, D)`);
+    accessors take a `batch` index (default 0) and drop it.
+    """
+
+    def __init__(self, store: dict[str, torch.Tensor], n_layers: int) -> None:
+        self._store = store
+        self.n_layers = n_layers
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        try:
+            return self._store[name]
+        except KeyError:
+            raise KeyError(
+                f"{name!r} was not captured; captured: {sorted(self._store)[:8]}..."
+            ) from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._store
+
+    def keys(self) -> list[str]:
+        return list(self._store)
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def _layer(self, layer: int) -> int:
+        if not -self.n_layers <= layer < self.n_layers:
+            raise IndexError(f"layer must be in 0..{self.n_layers - 1}, got {layer}")
+        return layer % self.n_layers
+
+    def _get(self, name: str, batch: int) -> torch.Tensor:
+        return self[name][batch]
+
+    def pattern(self, layer: int, batch: int = 0) -> torch.Tensor:
+        """Attention weights after softmax: (H, Tq, Tk); rows sum to 1."""
+        return self._get(f"blocks.{self._layer(layer)}.attn.hook_pattern", batch)
+
+    def scores(self, layer: int, batch: int = 0) -> torch.Tensor:
+        """Scaled, masked scores before softmax, q·k/√d_head: (H, Tq, Tk); masked = -inf."""
+        return self._get(f"blocks.{self._layer(layer)}.attn.hook_attn_scores", batch)
+
+    def q(self, layer: int, batch: int = 0) -> torch.Tensor:
+        """Queries: (T, H, d_head)."""
+        return self._get(f"blocks.{self._layer(layer)}.attn.hook_q", batch)
+
+    def k(self, layer: int, batch: int = 0) -> torch.Tensor:
+        """Keys: (T, H, d_head)."""
+        return self._get(f"blocks.{self._layer(layer)}.attn.hook_k", batch)
+
+    def v(self, layer: int, batch: int = 0) -> torch.Tensor:
+        """Values: (T, H, d_head)."""
+        return self._get(f"blocks.{self._layer(layer)}.attn.hook_v", batch)
+
+    def z(self, layer: int, batch: int = 0) -> torch.Tensor:
+        """Per-head weighted sum of values: (T, H, d_head)."""
+        return self._get(f"blocks.{self._layer(layer)}.attn.hook_z", batch)
+
+    def embed(self, batch: int = 0) -> torch.Tensor:
+        """Token embeddings: (T, d_model)."""
+        return self._get("hook_embed", batch)
+
+    def pos_embed(self, batch: int = 0) -> torch.Tensor:
+        """Position embeddings: (T, d_model)."""
+        return self._get("hook_pos_embed", batch)
+
+    def resid(self, layer: int, where: str = "pre", batch: int = 0) -> torch.Tensor:
+        """Residual stream (T, d_model) at `where` in {'pre', 'mid', 'post'} of a block."""
+        if where not in ("pre", "mid", "post"):
+            raise ValueError(f"where must be 'pre', 'mid' or 'post', got {where!r}")
+        return self._get(f"blocks.{self._layer(layer)}.hook_resid_{where}", batch)
+
+    def all_patterns(self, batch: int = 0) -> torch.Tensor:
+        """Every layer's pattern stacked: (L, H, Tq, Tk)."""
+        return torch.stack([self.pattern(i, batch) for i in range(self.n_layers)])
+
+
+def run_with_cache(
+    model: "TinyGPT",
+    ids,
+    names: Iterable[str] | None = None,
+    kv_cache=None,
+) -> tuple[torch.Tensor, ActivationCache]:
+    """Run `model` on `ids` ((T,) or (B, T)) and capture activations.
+
+    Returns logits `(B, T, d_vocab)` (batch added if `ids` was 1-D) and the cache.
+    `names=None` captures every hook; otherwise only those listed (unknown names raise).
+    """
+    points = model.hook_points
+    if names is None:
+        wanted = list(points)
+    else:
+        wanted = list(names)
+        unknown = [n for n in wanted if n not in points]
+        if unknown:
+            raise KeyError(f"unknown hook names {unknown}; see playground.hooks.hook_names()")
+    ids = torch.as_tensor(ids, dtype=torch.long)
+    if ids.dim() == 1:
+        ids = ids.unsqueeze(0)
+    store: dict[str, torch.Tensor] = {}
+    handles = []
+    try:
+        for name in wanted:
+            def save(_module, _inputs, output, name=name):
+                store[name] = output.detach()
+            handles.append(points[name].register_forward_hook(save))
+        with torch.no_grad():
+            logits = model(ids, kv_cache=kv_cache)
+    finally:
+        for h in handles:
+            h.remove()
+    return logits, ActivationCache(store, model.cfg.n_layers)
