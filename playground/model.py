@@ -215,7 +215,7 @@ class TinyGPT(nn.Module):
             )
         pos = torch.arange(start, start + T, device=ids.device)  # (T,)
         tok_emb = self.hook_embed(self.transformer.wte(ids))  # (B, T, d_model)
-        pos_emb = self.hook_pos_embed(self.transformer.wpe(pos)).expand(B, T, -1)  # (B, T, d_model)
+        pos_emb = self.hook_pos_embed(self.transformer.wpe(pos).expand(B, T, -1))  # (B, T, d_model)
         x = self.transformer.drop(tok_emb + pos_emb)
         for i, block in enumerate(self.transformer.h):
             x = block(x, i, kv_cache)
