@@ -1,0 +1,38 @@
+"""Transformer Playground: a small GPT you can train, inspect and sample from.
+
+Notebook use::
+
+    from playground import load_model, inspect, generate
+    bundle = load_model("stories")
+    result = inspect(bundle, "The dog saw the cat.")
+    generate(bundle, "Once upon a time", max_new_tokens=40, seed=0).text
+
+The names below come from `playground.api`, imported on first use so that light modules
+(`playground.figures`, `playground.tokenizer`) don't pull in torch.
+"""
+
+import importlib
+
+__all__ = [
+    "Generation",
+    "Inspection",
+    "ModelBundle",
+    "PlaygroundError",
+    "builtin_names",
+    "generate",
+    "generate_stream",
+    "inspect",
+    "load_model",
+    "prepare_data",
+    "train",
+]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        return getattr(importlib.import_module(".api", __name__), name)
+    raise AttributeError(f"module 'playground' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

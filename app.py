@@ -1,0 +1,8 @@
+"""Start the Transformer Playground: `python app.py` (host/port from GRADIO_SERVER_NAME/PORT)."""
+
+from playground.ui import build_app, launch_kwargs
+
+demo = build_app()
+
+if __name__ == "__main__":
+    demo.queue(default_concurrency_limit=2).launch(**launch_kwargs())

@@ -1,0 +1,254 @@
+"""The notebook API: load a model, inspect a text, generate, train.
+
+    from playground import load_model, inspect, generate
+    bundle = load_model("stories")
+    result = inspect(bundle, "The dog saw the cat.")
+    result.cache.pattern(0)          # (H, T, T) attention of layer 0
+
+Every function raises a `ValueError` subclass whose message says what was wrong and what
+is allowed; the UI shows that message as is.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .checkpoint import Checkpoint, load_checkpoint
+from .config import ModelConfig, SampleConfig
+from .hooks import ActivationCache, run_with_cache
+from .model import TinyGPT
+from .sampling import GenStep, generate_steps
+from .tokenizer import Encoding, Tokenizer, TokenView
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoints"
+DEFAULT_MODEL = "stories"
+DEMO_MODEL = "random (untrained)"
+MAX_TEXT_CHARS = 20_000  # longer input is refused; input over the context is truncated
+
+
+class PlaygroundError(ValueError):
+    """A request the playground cannot serve; the message says what is allowed."""
+
+
+@dataclass
+class ModelBundle:
+    """A model with everything needed to use it: tokenizer, config and provenance."""
+
+    name: str
+    model: TinyGPT
+    tokenizer: Tokenizer
+    meta: dict = field(default_factory=dict)
+    card: dict | None = None
+    trained: bool = True  # False only for the seeded random demo model
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.model.cfg
+
+
+@dataclass
+class Inspection:
+    """One forward pass on a text, with everything captured."""
+
+    text: str  # the text that was run (truncated to the context if needed)
+    tokens: list[TokenView]
+    ids: list[int]
+    logits: torch.Tensor  # (T, d_vocab)
+    cache: ActivationCache
+    top_next: list[tuple[str, float]]  # most likely next tokens after the last position
+    truncated_from: int | None = None  # the input's token count, when it was truncated
+
+
+@dataclass
+class Generation:
+    prompt: str
+    completion: str
+    steps: list[GenStep]
+    token_texts: list[str]  # display string of each generated token
+
+    @property
+    def text(self) -> str:
+        return self.prompt + self.completion
+
+
+def builtin_names() -> list[str]:
+    """Names of the shipped checkpoints, the default first."""
+    names = sorted(p.name for p in CHECKPOINT_DIR.glob("*") if (p / "config.json").exists())
+    return sorted(names, key=lambda n: n != DEFAULT_MODEL)
+
+
+def _bundle(name: str, ckpt: Checkpoint) -> ModelBundle:
+    if ckpt.tokenizer is None:
+        raise PlaygroundError(f"{name}: the checkpoint has no tokenizer.json")
+    return ModelBundle(name, ckpt.model, ckpt.tokenizer, ckpt.meta, ckpt.card)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_builtin(name: str) -> ModelBundle:
+    return _bundle(name, load_checkpoint(CHECKPOINT_DIR / name))
+
+
+def load_model(name_or_path: str | Path) -> ModelBundle:
+    """A built-in checkpoint name (shared, cached), or a checkpoint folder or .zip."""
+    key = str(name_or_path)
+    if key in builtin_names():
+        return _load_builtin(key)
+    path = Path(name_or_path)
+    if path.exists():
+        return _bundle(path.stem, load_checkpoint(path))
+    raise PlaygroundError(
+        f"no model called {key!r}: use one of {builtin_names()} or a checkpoint folder / .zip path"
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def demo_model(seed: int = 0) -> ModelBundle:
+    """A seeded, untrained model with a character tokenizer: used only when no checkpoint exists."""
+    from .corpora import load_corpus
+
+    corpus = load_corpus("stories", seed=seed, size=200_000)
+    tokenizer = Tokenizer.train("char", corpus.train)
+    torch.manual_seed(seed)
+    model = TinyGPT(ModelConfig(n_layers=2, n_heads=4, d_model=64, n_ctx=128, d_vocab=tokenizer.vocab_size))
+    return ModelBundle(DEMO_MODEL, model.eval(), tokenizer, {"tokenizer_kind": "char"}, None, False)
+
+
+def _check_text(text: str, what: str) -> str:
+    if not isinstance(text, str):
+        raise PlaygroundError(f"{what} must be text, got {type(text).__name__}")
+    if not text:
+        raise PlaygroundError(f"{what} is empty: type at least one character")
+    if len(text) > MAX_TEXT_CHARS:
+        raise PlaygroundError(f"{what} has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
+    return text
+
+
+def inspect(bundle: ModelBundle, text: str, top_k: int = 10) -> Inspection:
+    """Tokenize `text`, run the model capturing every activation, and rank the next token."""
+    text = _check_text(text, "the text")
+    encoding: Encoding = bundle.tokenizer.encode(text)
+    if not encoding.ids:
+        raise PlaygroundError("the text produced no tokens")
+    n_ctx, truncated_from = bundle.config.n_ctx, None
+    tokens = encoding.tokens
+    if len(tokens) > n_ctx:
+        truncated_from, tokens = len(tokens), tokens[:n_ctx]
+        text = text[: tokens[-1].end]
+    ids = [t.id for t in tokens]
+    logits, cache = run_with_cache(bundle.model, ids)
+    probs = logits[0, -1].softmax(-1)
+    top = torch.topk(probs, min(top_k, probs.shape[-1]))
+    top_next = [(bundle.tokenizer.token_display(int(i)), float(p)) for p, i in zip(top.values, top.indices)]
+    return Inspection(text, tokens, ids, logits[0], cache, top_next, truncated_from)
+
+
+def generate_stream(
+    bundle: ModelBundle,
+    prompt: str,
+    max_new_tokens: int = 64,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+    greedy: bool = False,
+    with_attention: bool = False,
+) -> Iterator[GenStep]:
+    """Yield generated tokens one at a time (see `generate`)."""
+    prompt = _check_text(prompt, "the prompt")
+    cfg = SampleConfig(
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_k=top_k or 0,
+        top_p=1.0 if top_p is None else top_p,
+        greedy=greedy,
+        seed=seed,
+    )
+    ids = bundle.tokenizer.encode(prompt).ids
+    if not ids:
+        raise PlaygroundError("the prompt produced no tokens")
+    yield from generate_steps(bundle.model, ids, cfg, with_attention=with_attention)
+
+
+def generate(
+    bundle: ModelBundle,
+    prompt: str,
+    max_new_tokens: int = 64,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+    greedy: bool = False,
+) -> Generation:
+    """Continue `prompt`; returns the text and each step's token probabilities.
+
+    temperature > 0 scales the logits; top_k keeps the k likeliest tokens; top_p keeps the
+    smallest set whose probability reaches p; greedy always takes the likeliest token;
+    the same seed gives the same text.
+    """
+    steps = list(generate_stream(bundle, prompt, max_new_tokens, temperature, top_k, top_p, seed, greedy))
+    ids = [s.token_id for s in steps]
+    texts = [bundle.tokenizer.token_display(i) for i in ids]
+    return Generation(prompt, bundle.tokenizer.decode(ids), steps, texts)
+
+
+# --- training ---------------------------------------------------------------------------
+
+
+@dataclass
+class TrainingData:
+    """A corpus tokenized and split, ready for `training.train_steps`."""
+
+    corpus_name: str
+    tokenizer: Tokenizer
+    train_ids: torch.Tensor  # (N_train,) int64
+    val_ids: torch.Tensor  # (N_val,) int64
+
+
+def prepare_data(
+    corpus: str = "stories",
+    tokenizer_kind: str = "bpe",
+    vocab_size: int = 512,
+    *,
+    seed: int = 0,
+    size: int | None = None,
+    text: str | bytes | None = None,
+) -> TrainingData:
+    """Load a built-in corpus (or use `text`), train a tokenizer on it, and tokenize both splits."""
+    from .corpora import load_corpus, user_corpus
+
+    data = user_corpus(text) if text is not None else load_corpus(corpus, seed=seed, size=size)
+    tokenizer = Tokenizer.train(tokenizer_kind, data.train, vocab_size)
+    as_tensor = lambda s: torch.tensor(tokenizer.encode_ids(s), dtype=torch.long)  # noqa: E731
+    return TrainingData(data.name, tokenizer, as_tensor(data.train), as_tensor(data.val))
+
+
+def training_card(
+    name: str, data: TrainingData, model: TinyGPT, train_cfg, last, final_val: float, sample: str
+) -> dict:
+    """The human-readable summary saved beside a trained checkpoint as card.json."""
+    return {
+        "name": name,
+        "corpus": data.corpus_name,
+        "tokenizer": data.tokenizer.kind,
+        "vocab_size": data.tokenizer.vocab_size,
+        "config": {k: v for k, v in vars(model.cfg).items()},
+        "n_params": model.n_params(),
+        "train": {k: v for k, v in vars(train_cfg).items()},
+        "steps_done": last.step,
+        "train_loss": round(last.loss, 4),
+        "val_loss": round(final_val, 4),
+        "val_eval": {"batch_size": VAL_EVAL["batch_size"], "n_batches": VAL_EVAL["n_batches"]},
+        "tokens_per_s": round(last.tokens_per_s, 1),
+        "train_seconds": round(last.elapsed, 1),
+        "sample": sample,
+        "torch": torch.__version__,
+    }
+
+
+# The card's val loss: a fixed set of windows, so a later cheap eval can be compared to it.
+VAL_EVAL = {"batch_size": 16, "n_batches": 16, "seed": 1234}

@@ -1,0 +1,146 @@
+"""Command line: `python -m playground train|inspect|generate ...` (see --help)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import api
+from .checkpoint import save_checkpoint
+from .config import ModelConfig, TrainConfig
+from .training import evaluate, sample_text, train_steps
+
+
+def _train(args: argparse.Namespace) -> int:
+    text = Path(args.text_file).read_bytes() if args.text_file else None
+    print(f"preparing corpus {args.corpus!r} and a {args.tokenizer} tokenizer ...", file=sys.stderr)
+    data = api.prepare_data(args.corpus, args.tokenizer, args.vocab, seed=args.seed, size=args.size, text=text)
+    model_cfg = ModelConfig(
+        n_layers=args.layers, n_heads=args.heads, d_model=args.d_model, n_ctx=args.ctx,
+        d_vocab=data.tokenizer.vocab_size,
+    )
+    train_cfg = TrainConfig(
+        steps=args.steps, batch_size=args.batch, lr=args.lr, warmup_steps=min(args.warmup, args.steps),
+        eval_interval=args.eval_interval, seed=args.seed,
+    )
+    print(
+        f"{data.corpus_name}: {len(data.train_ids):,} train / {len(data.val_ids):,} val tokens, "
+        f"vocab {data.tokenizer.vocab_size}, {model_cfg.n_params():,} parameters",
+        file=sys.stderr,
+    )
+    last = None
+    bar = tqdm(total=train_cfg.steps, unit="step", file=sys.stderr)
+    try:
+        for last in train_steps(model_cfg, train_cfg, data.train_ids, data.val_ids):
+            bar.update(1)
+            postfix = {"loss": f"{last.loss:.3f}", "tok/s": f"{last.tokens_per_s:,.0f}"}
+            if last.val_loss is not None:
+                postfix["val"] = f"{last.val_loss:.3f}"
+            bar.set_postfix(postfix, refresh=False)
+    except KeyboardInterrupt:
+        print("\nstopped: saving the model at its last completed step", file=sys.stderr)
+    finally:
+        bar.close()
+    if last is None:
+        print("no step completed; nothing saved", file=sys.stderr)
+        return 1
+    model = last.model
+    v = api.VAL_EVAL
+    final_val = evaluate(model, data.val_ids, v["batch_size"], v["n_batches"], v["seed"])
+    sample = sample_text(model, data.tokenizer, args.sample_prompt, args.sample_tokens, seed=args.seed)
+    name = args.name or Path(args.out).name
+    card = api.training_card(name, data, model, train_cfg, last, final_val, sample)
+    card["command"] = "python -m playground " + " ".join(sys.argv[1:])
+    meta = {
+        "tokenizer_kind": data.tokenizer.kind,
+        "corpus": data.corpus_name,
+        "corpus_seed": args.seed,
+        "corpus_size": args.size,
+        "training": {"steps": last.step, "train_loss": card["train_loss"], "val_loss": card["val_loss"]},
+    }
+    out = save_checkpoint(args.out, model, data.tokenizer, meta=meta, card=card)
+    print(f"saved {out}  val loss {final_val:.4f}\nsample: {sample}", file=sys.stderr)
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    bundle = api.load_model(args.model)
+    result = api.inspect(bundle, args.text)
+    print("tokens:", " | ".join(f"{t.display}({t.id})" for t in result.tokens))
+    if result.truncated_from:
+        print(f"(truncated from {result.truncated_from} tokens to the context of {bundle.config.n_ctx})")
+    last = len(result.ids) - 1
+    for layer in range(bundle.config.n_layers):
+        pattern = result.cache.pattern(layer)[:, last]  # (H, Tk): where the last token looks
+        looks = [result.tokens[int(row.argmax())].display for row in pattern]
+        print(f"layer {layer}: last token's heads look most at {looks}")
+    print("next:", ", ".join(f"{tok!r} {p:.1%}" for tok, p in result.top_next))
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    bundle = api.load_model(args.model)
+    for step in api.generate_stream(
+        bundle, args.prompt, args.max_new_tokens, args.temperature, args.top_k, args.top_p, args.seed, args.greedy
+    ):
+        if step.index == 0:
+            print(args.prompt, end="")
+        print(bundle.tokenizer.decode([step.token_id]), end="", flush=True)
+    print()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m playground", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a model and save a checkpoint folder")
+    train.add_argument("--corpus", default="stories", help="built-in corpus name (ignored with --text-file)")
+    train.add_argument("--text-file", help="train on your own UTF-8 .txt file instead")
+    train.add_argument("--size", type=int, default=None, help="approximate train text size in bytes")
+    train.add_argument("--tokenizer", default="bpe", choices=["char", "word", "bpe"])
+    train.add_argument("--vocab", type=int, default=512, help="tokenizer vocabulary size")
+    train.add_argument("--layers", type=int, default=4)
+    train.add_argument("--heads", type=int, default=4)
+    train.add_argument("--d-model", type=int, default=128)
+    train.add_argument("--ctx", type=int, default=128, help="context length in tokens")
+    train.add_argument("--steps", type=int, default=1000)
+    train.add_argument("--batch", type=int, default=16)
+    train.add_argument("--lr", type=float, default=3e-3)
+    train.add_argument("--warmup", type=int, default=50)
+    train.add_argument("--eval-interval", type=int, default=100)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--sample-prompt", default="\n")
+    train.add_argument("--sample-tokens", type=int, default=80)
+    train.add_argument("--name", help="model name in its card (default: the folder name)")
+    train.add_argument("--out", required=True, help="checkpoint folder to write")
+    train.set_defaults(run=_train)
+
+    inspect = sub.add_parser("inspect", help="tokenize a text and summarise the attention")
+    inspect.add_argument("--model", default=api.DEFAULT_MODEL, help="built-in name, folder or .zip")
+    inspect.add_argument("text")
+    inspect.set_defaults(run=_inspect)
+
+    gen = sub.add_parser("generate", help="continue a prompt")
+    gen.add_argument("--model", default=api.DEFAULT_MODEL, help="built-in name, folder or .zip")
+    gen.add_argument("--prompt", required=True)
+    gen.add_argument("--max-new-tokens", type=int, default=80)
+    gen.add_argument("--temperature", type=float, default=0.8)
+    gen.add_argument("--top-k", type=int, default=None)
+    gen.add_argument("--top-p", type=float, default=None)
+    gen.add_argument("--seed", type=int, default=None)
+    gen.add_argument("--greedy", action="store_true")
+    gen.set_defaults(run=_generate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ValueError as err:  # every expected failure is a ValueError with a clear message
+        print(f"error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,409 @@
+"""Tokenizers a learner can look inside: character, word and byte-level BPE.
+
+All three are plain Hugging Face `tokenizers` objects saved as a standard `tokenizer.json`, so a
+checkpoint folder stays loadable by 🤗 transformers. The kind is read back from the JSON's
+structure (model and pre-tokenizer types), so a GPT-2 `tokenizer.json` from the Hub loads as
+"bpe" with no extra metadata.
+
+`encode` returns one `TokenView` per token with its exact input bytes, character span and a
+readable label; byte-level internals such as "Ġ" or a half of a UTF-8 character never reach
+the screen as mojibake.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from itertools import accumulate, pairwise
+from pathlib import Path
+
+import tokenizers
+from tokenizers import Regex, decoders, models, pre_tokenizers, trainers
+
+from playground.config import MODEL_LIMITS
+
+KINDS = ("char", "word", "bpe")
+
+# The model's embedding table bounds the vocabulary (ModelConfig.d_vocab).
+VOCAB_LIMITS = MODEL_LIMITS["d_vocab"]
+# Byte-level BPE starts from the 256 byte tokens; fewer would leave some bytes unencodable.
+BPE_MIN_VOCAB = 257
+UNK = "[UNK]"
+# Words: one token per Han character (Chinese has no spaces between words), a run of other
+# word characters, or a single punctuation/symbol character. Whitespace is dropped.
+WORD_PATTERN = r"\p{Han}|[^\W\p{Han}]+|[^\w\s]"
+# Texts longer than this are encoded/trained in pieces, in parallel.
+CHUNK_CHARS = 1 << 16
+
+
+class TokenizerError(ValueError):
+    """Bad tokenizer input or file; the message says what is wrong and what is allowed."""
+
+
+@dataclass(frozen=True)
+class TokenView:
+    """One token of an encoded text, ready to show.
+
+    `text` is `input[start:end]`. A character belongs to the token holding its first UTF-8
+    byte, so a token made only of continuation bytes has `text == ""` and `start == end`.
+    """
+
+    id: int
+    text: str
+    display: str
+    start: int
+    end: int
+    bytes: bytes
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """Token ids of a text and, position by position, their views."""
+
+    ids: list[int]
+    tokens: list[TokenView]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+# GPT-2 stores each byte as a printable character (space -> "Ġ", newline -> "Ċ", ...).
+def _byte_level_table() -> list[str]:
+    printable = [*range(0x21, 0x7F), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
+    table, extra = [], 0
+    for b in range(256):
+        if b in printable:
+            table.append(chr(b))
+        else:
+            table.append(chr(256 + extra))
+            extra += 1
+    return table
+
+
+_BYTE_LEVEL_CHARS = _byte_level_table()
+_BYTE_OF_CHAR = {c: b for b, c in enumerate(_BYTE_LEVEL_CHARS)}
+_BYTE_TOKENS = [f"<0x{b:02X}>" for b in range(256)]  # the byte-fallback tokens of "char"
+_BYTE_OF_TOKEN = {t: b for b, t in enumerate(_BYTE_TOKENS)}
+
+_VISIBLE = {" ": "·", "\n": "↵", "\t": "→"}
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp"}
+# Continuation bytes (0b10xxxxxx) -> 0, every other byte starts a character -> 1.
+_STARTS_CHAR = bytes(0 if 0x80 <= b < 0xC0 else 1 for b in range(256))
+_SPLIT_POINT = re.compile(r"\n(?=\S)")
+
+
+def _readable_char(ch: str) -> str:
+    if ch in _VISIBLE:
+        return _VISIBLE[ch]
+    if unicodedata.category(ch) in _INVISIBLE_CATEGORIES:
+        return ch.encode("unicode_escape").decode("ascii")  # "\x07", "\r", "\u200d", ...
+    return ch
+
+
+def readable(data: bytes) -> str:
+    """Label for a byte string: valid UTF-8 shown as text (whitespace and control characters
+    made visible), bytes that are only part of a character shown as "<e7 8b>"."""
+    out, partial = [], []
+    for ch in data.decode("utf-8", "surrogateescape"):
+        if "\udc80" <= ch <= "\udcff":  # surrogateescape's stand-in for an undecodable byte
+            partial.append(f"{ord(ch) - 0xDC00:02x}")
+            continue
+        if partial:
+            out.append(f"<{' '.join(partial)}>")
+            partial = []
+        out.append(_readable_char(ch))
+    if partial:
+        out.append(f"<{' '.join(partial)}>")
+    return "".join(out)
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    """Cut `text` into pieces of at least `size` characters that encode exactly like the whole.
+
+    A cut goes just before a newline that is followed by a visible character: no pre-token of
+    the char, word or GPT-2 byte-level schemes spans that point, so ids are unchanged."""
+    pieces, start = [], 0
+    while len(text) - start > size:
+        match = _SPLIT_POINT.search(text, start + size)
+        if match is None:
+            break
+        pieces.append(text[start : match.start()])
+        start = match.start()
+    pieces.append(text[start:])
+    return pieces
+
+
+def _check_kind(kind: object) -> None:
+    if kind not in KINDS:
+        raise TokenizerError(f"tokenizer kind must be one of {', '.join(KINDS)}; got {kind!r}")
+
+
+def _check_vocab_size(kind: str, vocab_size: object) -> None:
+    lo, hi = (BPE_MIN_VOCAB if kind == "bpe" else VOCAB_LIMITS[0]), VOCAB_LIMITS[1]
+    why = " (256 byte tokens + at least one merge)" if kind == "bpe" else ""
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or not lo <= vocab_size <= hi:
+        raise TokenizerError(
+            f"vocab_size for a {kind} tokenizer must be a whole number from {lo}{why} "
+            f"to {hi}; got {vocab_size!r}"
+        )
+
+
+def _train_char(text: str, vocab_size: int) -> tokenizers.Tokenizer:
+    """A BPE model with no merges is a character lookup; the 256 byte tokens catch the rest."""
+    alphabet = sorted(set(text))
+    if len(alphabet) + 256 > VOCAB_LIMITS[1]:
+        raise TokenizerError(
+            f"the training text has {len(alphabet)} distinct characters; a char tokenizer "
+            f"allows at most {VOCAB_LIMITS[1] - 256} (plus 256 byte tokens)"
+        )
+    vocab = {tok: i for i, tok in enumerate(alphabet + _BYTE_TOKENS)}
+    hf = tokenizers.Tokenizer(models.BPE(vocab, [], byte_fallback=True))
+    hf.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse()])
+    return hf
+
+
+def _train_word(text: str, vocab_size: int) -> tokenizers.Tokenizer:
+    hf = tokenizers.Tokenizer(models.WordLevel(unk_token=UNK))
+    hf.pre_tokenizer = pre_tokenizers.Split(Regex(WORD_PATTERN), behavior="removed", invert=True)
+    trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, special_tokens=[UNK], show_progress=False)
+    hf.train_from_iterator(_chunks(text, CHUNK_CHARS), trainer)
+    return hf
+
+
+def _train_bpe(text: str, vocab_size: int) -> tokenizers.Tokenizer:
+    hf = tokenizers.Tokenizer(models.BPE())
+    hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    hf.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    hf.train_from_iterator(_chunks(text, CHUNK_CHARS), trainer)
+    return hf
+
+
+_TRAINERS = {"char": _train_char, "word": _train_word, "bpe": _train_bpe}
+
+
+def _detect_kind(spec: dict) -> str:
+    """Which of KINDS a parsed tokenizer.json is, checking it can encode what that kind must."""
+    model = spec.get("model") or {}
+    model_type = model.get("type")
+    pre_type = (spec.get("pre_tokenizer") or {}).get("type")
+    vocab = model.get("vocab") or {}
+    if model_type == "WordLevel":
+        return "word"
+    if model_type == "BPE" and pre_type == "ByteLevel":
+        missing = [c for c in _BYTE_LEVEL_CHARS if c not in vocab]
+        if missing:
+            raise TokenizerError(
+                f"byte-level BPE tokenizer.json lacks {len(missing)} of the 256 byte tokens "
+                f"(e.g. {missing[0]!r}), so some text could not be encoded"
+            )
+        return "bpe"
+    if model_type == "BPE" and pre_type is None and model.get("byte_fallback"):
+        if model.get("merges"):
+            raise TokenizerError(
+                "tokenizer.json is a BPE with byte fallback and merges (SentencePiece style); "
+                "supported are char, word (WordLevel) and bpe (byte-level BPE as GPT-2)"
+            )
+        missing = [t for t in _BYTE_TOKENS if t not in vocab]
+        if missing:
+            raise TokenizerError(
+                f"char tokenizer.json lacks {len(missing)} of the 256 byte tokens "
+                f"(e.g. {missing[0]}), so unseen characters could not be encoded"
+            )
+        return "char"
+    raise TokenizerError(
+        f"unsupported tokenizer.json (model {model_type}, pre-tokenizer {pre_type}); "
+        "supported are char (BPE without merges, byte_fallback, no pre-tokenizer), "
+        "word (WordLevel) and bpe (BPE with a ByteLevel pre-tokenizer, as GPT-2)"
+    )
+
+
+class Tokenizer:
+    """A char, word or byte-level BPE tokenizer wrapping `hf` (a `tokenizers.Tokenizer`).
+
+    - "char": one token per Unicode character seen in training; any other character is
+      spelled with byte tokens `<0xXX>` (one per UTF-8 byte). Lossless on any text.
+    - "bpe": GPT-2 style byte-level BPE; lossless on any text.
+    - "word": words are runs of letters/digits/underscore, each Han character, and each
+      single punctuation or symbol character; whitespace only separates them. Decoding is
+      lossy in two ways:
+        * a word not in the vocabulary encodes to `[UNK]` and decodes as the literal text
+          "[UNK]" (its TokenView still has the original `text`, `start`, `end` and `bytes`);
+        * whitespace is not kept: decode joins tokens with one space, so "Hi,\\n  you!"
+          decodes to "Hi , you !" and "狗叫" to "狗 叫".
+
+    Encodings are exact: truncation and padding are switched off on `hf`.
+    """
+
+    def __init__(self, hf: tokenizers.Tokenizer):
+        self.hf = hf
+        self.kind = _detect_kind(json.loads(hf.to_str()))
+        hf.no_truncation()
+        hf.no_padding()
+        self._added = {i: t.content for i, t in hf.get_added_tokens_decoder().items()}
+        self._bytes: dict[int, bytes] = {}
+        self._display: dict[int, str] = {}
+
+    def __repr__(self) -> str:
+        return f"Tokenizer(kind={self.kind!r}, vocab_size={self.vocab_size})"
+
+    # ----- building, loading, saving -----
+
+    @classmethod
+    def train(cls, kind: str, text: str, vocab_size: int = 512) -> Tokenizer:
+        """Train a tokenizer of `kind` on `text`.
+
+        `vocab_size` is an upper bound: a small text may yield fewer tokens. "bpe" needs at
+        least 257. "char" checks the range but otherwise ignores it: its vocabulary is every
+        distinct character of `text` plus the 256 byte tokens.
+        """
+        _check_kind(kind)
+        _check_vocab_size(kind, vocab_size)
+        if not isinstance(text, str) or not text.strip():
+            raise TokenizerError("training text is empty; give some text with words in it")
+        return cls(_TRAINERS[kind](text, vocab_size))
+
+    @classmethod
+    def from_str(cls, json_str: str) -> Tokenizer:
+        try:
+            spec = json.loads(json_str)
+        except (json.JSONDecodeError, TypeError) as err:
+            raise TokenizerError(f"tokenizer.json is not valid JSON: {err}") from None
+        if not isinstance(spec, dict) or not isinstance(spec.get("model"), dict):
+            raise TokenizerError(
+                "not a tokenizer.json: expected a JSON object with a 'model' entry "
+                "(the Hugging Face tokenizers format)"
+            )
+        try:
+            hf = tokenizers.Tokenizer.from_str(json_str)
+        except Exception as err:  # the Rust parser raises plain Exception
+            raise TokenizerError(f"invalid tokenizer.json: {err}") from None
+        return cls(hf)
+
+    @classmethod
+    def from_file(cls, path) -> Tokenizer:
+        """Load a tokenizer.json; `path` may also be a folder containing one."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / "tokenizer.json"
+        try:
+            json_str = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise TokenizerError(f"cannot read tokenizer file {path}: {err}") from None
+        return cls.from_str(json_str)
+
+    def to_str(self) -> str:
+        return self.hf.to_str()
+
+    def save(self, path) -> None:
+        self.hf.save(str(path))
+
+    # ----- vocabulary -----
+
+    @property
+    def vocab_size(self) -> int:
+        return self.hf.get_vocab_size(with_added_tokens=True)
+
+    def _check_id(self, token_id: int) -> None:
+        if not 0 <= token_id < self.vocab_size:
+            raise TokenizerError(
+                f"token id {token_id} is out of range; ids go from 0 to {self.vocab_size - 1}"
+            )
+
+    def token_bytes(self, token_id: int) -> bytes:
+        """The UTF-8 bytes a vocabulary entry stands for ("[UNK]" for the word kind's unknown)."""
+        if token_id in self._bytes:
+            return self._bytes[token_id]
+        self._check_id(token_id)
+        token = self._added.get(token_id)
+        if token is not None:
+            data = token.encode()
+        else:
+            token = self.hf.id_to_token(token_id)
+            if self.kind == "bpe":
+                data = bytes(_BYTE_OF_CHAR[c] for c in token)
+            elif self.kind == "char" and token in _BYTE_OF_TOKEN:
+                data = bytes([_BYTE_OF_TOKEN[token]])
+            else:
+                data = token.encode()
+        self._bytes[token_id] = data
+        return data
+
+    def token_display(self, token_id: int) -> str:
+        """Readable label for a vocabulary entry, e.g. "·the", "↵", "狗" or "<e7 8b>"."""
+        if token_id not in self._display:
+            self._display[token_id] = readable(self.token_bytes(token_id))
+        return self._display[token_id]
+
+    @cached_property
+    def _merge_pairs(self) -> list[tuple[str, str]]:
+        merges = json.loads(self.hf.to_str())["model"].get("merges") or []
+        # Older files store a merge as "a b", newer ones as ["a", "b"].
+        return [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in merges]
+
+    def merges(self, n: int | None = None) -> list[tuple[str, str]]:
+        """The first `n` (default all) BPE merges in the order they were learned, each side
+        shown like `token_display`. Char and word tokenizers have none."""
+        if self.kind != "bpe":
+            return []
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+            raise TokenizerError(f"n must be a whole number >= 0 or None; got {n!r}")
+        pairs = self._merge_pairs[:n]
+        return [tuple(readable(bytes(_BYTE_OF_CHAR[c] for c in side)) for side in p) for p in pairs]
+
+    # ----- encoding, decoding -----
+
+    def encode(self, text: str) -> Encoding:
+        enc = self.hf.encode(text, add_special_tokens=False)
+        ids = enc.ids
+        pieces = [self.token_bytes(i) for i in ids]
+        data = text.encode()
+        if self.kind != "word" and b"".join(pieces) == data:
+            spans = _char_spans(text, data, pieces)
+        else:  # word tokens skip whitespace and may be [UNK]: report the input each one covers
+            spans = enc.offsets
+            pieces = [text[s:e].encode() for s, e in spans]
+        tokens = [
+            TokenView(i, text[s:e], self.token_display(i), s, e, p)
+            for i, (s, e), p in zip(ids, spans, pieces, strict=True)
+        ]
+        return Encoding(ids, tokens)
+
+    def encode_ids(self, text: str) -> list[int]:
+        """Just the ids, for long corpora: multi-MB texts are encoded in parallel pieces
+        (the same ids as one `encode` call)."""
+        if len(text) <= CHUNK_CHARS:
+            return self.hf.encode(text, add_special_tokens=False).ids
+        encodings = self.hf.encode_batch_fast(_chunks(text, CHUNK_CHARS), add_special_tokens=False)
+        return [i for enc in encodings for i in enc.ids]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Text for token ids (a list, or a 1-D tensor/ndarray). Partial UTF-8 becomes "�"."""
+        if hasattr(ids, "tolist"):
+            ids = ids.tolist()
+        try:
+            ids = [operator.index(i) for i in ids]
+        except TypeError:
+            raise TokenizerError("decode expects a flat sequence of integer token ids") from None
+        if ids:
+            self._check_id(min(ids))
+            self._check_id(max(ids))
+        return self.hf.decode(ids, skip_special_tokens=False)
+
+
+def _char_spans(text: str, data: bytes, pieces: list[bytes]) -> list[tuple[int, int]]:
+    """Character spans of tokens whose bytes concatenate to `data` (the UTF-8 of `text`)."""
+    bounds = list(accumulate(map(len, pieces), initial=0))
+    if len(data) != len(text):  # not ASCII: map byte offsets to character offsets
+        chars_before = list(accumulate(data.translate(_STARTS_CHAR), initial=0))
+        bounds = [chars_before[b] for b in bounds]
+    return list(pairwise(bounds))
