@@ -1,0 +1,246 @@
+"""Training text: built-in corpora generated from a seed (nothing is downloaded), user text,
+and the train/val split.
+
+Built-in corpora are generated, not stored, so any amount of fresh validation text exists:
+`load_corpus` draws train and val from two independent seed streams, which makes "val loss"
+a loss on text the model has never seen. Same (name, seed, size) gives identical text, and a
+smaller size gives a prefix of a larger one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+from playground import story_grammar
+
+MAX_USER_TEXT_BYTES = 5_000_000
+MIN_USER_TEXT_CHARS = 200  # less than this is too little to learn anything from
+MAX_CORPUS_BYTES = 20_000_000  # generating more would stall a small shared server
+MAX_TASK_LEN = 256
+VAL_FRACTION = 0.1
+
+
+class CorpusError(ValueError):
+    """Bad corpus request or unusable user text; the message says what is allowed."""
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    train: str
+    val: str
+    description: str  # one line, English
+
+
+CORPUS_NAMES = ("stories", "stories-en", "stories-zh", "copy", "reverse", "sort", "induction")
+TASKS = ("copy", "reverse", "sort", "induction")
+STORY_LANGS = {"stories": "both", "stories-en": "en", "stories-zh": "zh"}
+DEFAULT_SIZES = {"stories": 2_000_000, "stories-en": 1_000_000, "stories-zh": 1_000_000}
+DEFAULT_TASK_SIZE = 200_000
+# task -> (alphabet, separator, answer function, default (min_len, max_len))
+_TASKS = {
+    "copy": (string.digits, "=", lambda s: s, (3, 8)),
+    "reverse": (string.digits, "=", lambda s: s[::-1], (3, 8)),
+    "sort": (string.digits, "=", lambda s: "".join(sorted(s)), (3, 8)),
+    "induction": (string.ascii_lowercase, "|", lambda s: s, (10, 30)),
+}
+DESCRIPTIONS = {
+    "stories": "Animal stories in English and Chinese, alternating story by story",
+    "stories-en": "Animal stories in English (he/she, names, colours and counts to track)",
+    "stories-zh": "Animal stories in Chinese (他/她, names, colours and counts to track)",
+    "copy": "Digit strings copied after '=': 40183=40183",
+    "reverse": "Digit strings reversed after '=': 40183=38104",
+    "sort": "Digit strings sorted after '=': 40183=01348",
+    "induction": "Random letters repeated after '|' (where induction heads form): qxbf|qxbf",
+}
+
+
+# --- generated corpora ----------------------------------------------------------------------
+def load_corpus(name: str, seed: int = 0, size: int | None = None) -> Corpus:
+    """A built-in corpus; `size` is the approximate train size in UTF-8 bytes, val is 10%."""
+    if name not in CORPUS_NAMES:
+        raise CorpusError(f"Unknown corpus {name!r}; choose one of: {', '.join(CORPUS_NAMES)}")
+    _check_int("seed", seed, 0, 2**63 - 1)
+    if size is None:
+        size = DEFAULT_SIZES.get(name, DEFAULT_TASK_SIZE)
+    _check_int("size", size, 1, MAX_CORPUS_BYTES)
+    train_seed, val_seed = _derive_seed(seed, "train"), _derive_seed(seed, "val")
+    val_size = max(1, int(size * VAL_FRACTION))
+    if name in STORY_LANGS:
+        lang = STORY_LANGS[name]
+        train, val = stories(lang, size, train_seed), stories(lang, val_size, val_seed)
+    else:
+        train, val = _task_text(name, size, train_seed), _task_text(name, val_size, val_seed)
+    return Corpus(name, train, val, DESCRIPTIONS[name])
+
+
+def stories(lang: str, n_bytes: int, seed: int) -> str:
+    """At least n_bytes of stories separated by blank lines; "both" keeps the languages even."""
+    if lang not in ("en", "zh", "both"):
+        raise CorpusError(f"Story language must be 'en', 'zh' or 'both', got {lang!r}")
+    _check_int("n_bytes", n_bytes, 1, MAX_CORPUS_BYTES)
+    rng = random.Random(seed)
+    langs = ("en", "zh") if lang == "both" else (lang,)
+    written = dict.fromkeys(langs, 0)
+    parts = []
+    while sum(written.values()) <= n_bytes:  # the output has one byte less: no final blank line
+        current = min(langs, key=written.__getitem__)  # the language that is behind
+        text = story_grammar.make_story(rng).render(current)
+        parts.append(text)
+        written[current] += len(text.encode()) + 2
+    return "\n\n".join(parts) + "\n"
+
+
+def story_pairs(n: int, seed: int) -> list[tuple[str, str]]:
+    """n aligned (English, Chinese) sentences; each English sentence has one translation."""
+    _check_int("n", n, 1, 10_000_000)
+    rng = random.Random(seed)
+    return [story_grammar.make_pair(rng) for _ in range(n)]
+
+
+def task_lines(task: str, n: int, seed: int, **lengths: int) -> str:
+    """n lines of an algorithmic task; lengths: min_len, max_len of the random string."""
+    _check_int("n", n, 1, 10_000_000)
+    make = _task_maker(task, seed, **lengths)
+    return "".join(make() for _ in range(n))
+
+
+def _task_text(task: str, n_bytes: int, seed: int) -> str:
+    make = _task_maker(task, seed)
+    lines, total = [], 0
+    while total < n_bytes:
+        lines.append(make())
+        total += len(lines[-1])  # ASCII: characters are bytes
+    return "".join(lines)
+
+
+def _task_maker(task: str, seed: int, **lengths: int):
+    """A function returning the next line, e.g. "40183=38104\\n", from a seeded stream."""
+    if task not in _TASKS:
+        raise CorpusError(f"Unknown task {task!r}; choose one of: {', '.join(TASKS)}")
+    alphabet, sep, answer, (lo, hi) = _TASKS[task]
+    unknown = set(lengths) - {"min_len", "max_len"}
+    if unknown:
+        raise CorpusError(f"Unknown length option(s) {sorted(unknown)}; use min_len and max_len")
+    lo, hi = lengths.get("min_len", lo), lengths.get("max_len", hi)
+    _check_int("min_len", lo, 1, MAX_TASK_LEN)
+    _check_int("max_len", hi, lo, MAX_TASK_LEN)
+    rng = random.Random(seed)
+
+    def make() -> str:
+        s = "".join(rng.choices(alphabet, k=rng.randint(lo, hi)))
+        return f"{s}{sep}{answer(s)}\n"
+
+    return make
+
+
+def _derive_seed(seed: int, stream: str) -> int:
+    """Independent 64-bit seeds per stream, so val never shares generator state with train."""
+    digest = hashlib.sha256(f"{seed}/{stream}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def _check_int(name: str, value: object, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise CorpusError(f"{name} must be a whole number from {lo:,} to {hi:,}, got {value!r}")
+
+
+# --- user text ------------------------------------------------------------------------------
+def user_corpus(data: str | bytes, name: str = "my text", val_fraction: float = 0.1) -> Corpus:
+    """Pasted or uploaded text as a corpus, after checking it is usable UTF-8 text."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")  # one path: lone surrogates fail decoding
+    if not isinstance(data, (bytes, bytearray)):
+        raise CorpusError(f"Expected text (str) or bytes, got {type(data).__name__}")
+    _check_size(len(data))
+    text = _decode(bytes(data))
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip() + "\n"
+    n_chars = len(text) - 1
+    if n_chars == 0:
+        raise CorpusError(
+            f"The text is empty (or only whitespace); paste or upload at least "
+            f"{MIN_USER_TEXT_CHARS} characters of text."
+        )
+    if n_chars < MIN_USER_TEXT_CHARS:
+        raise CorpusError(
+            f"The text is too short: {n_chars} characters; training needs at least "
+            f"{MIN_USER_TEXT_CHARS} characters."
+        )
+    train, val = split_train_val(text, val_fraction)
+    return Corpus(name, train, val, f"Your text '{name}': {len(text):,} characters")
+
+
+def read_text_file(path: str | Path) -> str:
+    """A .txt file as text: size is checked before reading, then decoded as UTF-8."""
+    path = Path(path)
+    if path.suffix.lower() != ".txt":
+        raise CorpusError(f"Only plain-text .txt files are allowed, got '{path.name}'")
+    if not path.is_file():
+        raise CorpusError(f"No such file: '{path.name}'")
+    _check_size(path.stat().st_size)
+    with path.open("rb") as f:
+        data = f.read(MAX_USER_TEXT_BYTES + 1)  # the file may have grown since stat()
+    _check_size(len(data))
+    return _decode(data)
+
+
+def _check_size(n_bytes: int) -> None:
+    if n_bytes > MAX_USER_TEXT_BYTES:
+        raise CorpusError(
+            f"The text is too large: {n_bytes:,} bytes; the limit is {MAX_USER_TEXT_BYTES:,} bytes (5 MB)."
+        )
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (a leading BOM is dropped); NUL bytes or invalid UTF-8 are refused."""
+    if b"\x00" in data:
+        raise CorpusError(
+            "This looks like a binary file (it contains NUL bytes), not text; "
+            "only UTF-8 plain text (.txt) is allowed."
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise CorpusError(
+            f"The text is not valid UTF-8 (byte 0x{data[e.start]:02x} at position {e.start}); "
+            "save it as UTF-8 plain text and try again."
+        ) from None
+
+
+# --- split ----------------------------------------------------------------------------------
+def split_train_val(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
+    """(train, val) cut near len*(1-val_fraction), at a story, line or word boundary if one
+    is close; both parts are non-empty."""
+    if (
+        isinstance(val_fraction, bool)
+        or not isinstance(val_fraction, (int, float))
+        or not (0.01 <= val_fraction <= 0.5)
+    ):
+        raise CorpusError(f"val_fraction must be between 0.01 and 0.5, got {val_fraction!r}")
+    if len(text.strip()) < 2:
+        raise CorpusError("The text is too short to split into train and val parts")
+    cut = round(len(text) * (1 - val_fraction))
+    window = max(1, round(len(text) * val_fraction / 2))
+    for sep in ("\n\n", "\n", " "):
+        at = _nearest_boundary(text, sep, cut, window)
+        if at is not None:
+            cut = at
+            break
+    cut = min(max(cut, 1), len(text) - 1)
+    train, val = text[:cut], text[cut:]
+    if not train.strip() or not val.strip():
+        raise CorpusError("The text must have some non-space text in both train and val parts")
+    return train, val
+
+
+def _nearest_boundary(text: str, sep: str, cut: int, window: int) -> int | None:
+    """Index just after the occurrence of sep nearest to cut, within window, or None."""
+    lo, hi = max(1, cut - window), min(len(text) - 1, cut + window)
+    after = text.find(sep, cut, hi)
+    before = text.rfind(sep, lo, cut)
+    best = [i + len(sep) for i in (after, before) if i != -1 and 0 < i + len(sep) < len(text)]
+    return min(best, key=lambda i: abs(i - cut), default=None)
