@@ -100,12 +100,20 @@ def test_model_overfits_one_batch():
 def test_hook_names_are_the_documented_transformerlens_names(model):
     assert list(model.hook_points) == hook_names(CFG.n_layers)
     assert hook_names(1) == [
-        "hook_embed", "hook_pos_embed",
+        "hook_embed",
+        "hook_pos_embed",
         "blocks.0.hook_resid_pre",
-        "blocks.0.attn.hook_q", "blocks.0.attn.hook_k", "blocks.0.attn.hook_v",
-        "blocks.0.attn.hook_attn_scores", "blocks.0.attn.hook_pattern", "blocks.0.attn.hook_z",
-        "blocks.0.hook_attn_out", "blocks.0.hook_resid_mid", "blocks.0.mlp.hook_post",
-        "blocks.0.hook_mlp_out", "blocks.0.hook_resid_post",
+        "blocks.0.attn.hook_q",
+        "blocks.0.attn.hook_k",
+        "blocks.0.attn.hook_v",
+        "blocks.0.attn.hook_attn_scores",
+        "blocks.0.attn.hook_pattern",
+        "blocks.0.attn.hook_z",
+        "blocks.0.hook_attn_out",
+        "blocks.0.hook_resid_mid",
+        "blocks.0.mlp.hook_post",
+        "blocks.0.hook_mlp_out",
+        "blocks.0.hook_resid_post",
         "ln_final.hook_normalized",
     ]
 

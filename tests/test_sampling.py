@@ -42,13 +42,17 @@ def test_temperature_sharpens_and_flattens():
 
 def test_same_seed_gives_same_tokens_and_other_seed_differs(model):
     def run(seed):
-        return [s.token_id for s in generate_steps(model, [1, 2, 3], SampleConfig(max_new_tokens=20, seed=seed))]
+        return [
+            s.token_id for s in generate_steps(model, [1, 2, 3], SampleConfig(max_new_tokens=20, seed=seed))
+        ]
 
     assert run(7) == run(7)
     assert run(7) != run(8)
 
 
-@pytest.mark.parametrize("settings", [dict(greedy=True), dict(seed=3), dict(seed=3, top_k=5, temperature=0.7)])
+@pytest.mark.parametrize(
+    "settings", [dict(greedy=True), dict(seed=3), dict(seed=3, top_k=5, temperature=0.7)]
+)
 def test_cached_decoder_matches_full_recompute(model, settings):
     cfg = SampleConfig(max_new_tokens=25, **settings)
     cached = [s.token_id for s in generate_steps(model, [4, 5, 6], cfg)]
@@ -72,7 +76,9 @@ def test_empty_prompt_is_refused(model):
         next(generate_steps(model, [], SampleConfig()))
 
 
-@pytest.mark.parametrize("bad", [dict(temperature=0), dict(top_p=1.5), dict(top_k=-1), dict(max_new_tokens=0)])
+@pytest.mark.parametrize(
+    "bad", [dict(temperature=0), dict(top_p=1.5), dict(top_k=-1), dict(max_new_tokens=0)]
+)
 def test_bad_sampling_settings_name_the_field(bad):
     field = next(iter(bad))
     with pytest.raises(ConfigError, match=field):

@@ -16,7 +16,9 @@ def _pattern_ids(n=4000):
 
 
 def test_loss_falls_within_a_few_dozen_steps():
-    stats = list(train_steps(CFG, TrainConfig(steps=40, batch_size=8, lr=1e-2, warmup_steps=5), _pattern_ids()))
+    stats = list(
+        train_steps(CFG, TrainConfig(steps=40, batch_size=8, lr=1e-2, warmup_steps=5), _pattern_ids())
+    )
     assert stats[-1].loss < 0.3 * stats[0].loss
     assert [s.step for s in stats] == list(range(1, 41))
 

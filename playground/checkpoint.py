@@ -1,0 +1,490 @@
+"""Checkpoint folders: save, load, zip export and import — safetensors and JSON only.
+
+A model is a folder that 🤗 transformers loads as GPT-2:
+
+    config.json        GPT-2 keys + our "playground" block (tokenizer kind, corpus, training)
+    model.safetensors  float32 weights under GPT-2 names; the tied lm_head is stored once, as wte
+    tokenizer.json     Hugging Face tokenizers format
+    card.json          optional free-form summary written by the trainer
+
+Uploaded files are untrusted, so nothing here ever unpickles (no `torch.load`, no `pickle`):
+weights are read with `safetensors`, which only parses a JSON header and raw numbers. Every
+load checks sizes before reading, then names, dtypes and shapes against config.json, and
+raises `CheckpointError` saying what is wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from .config import ConfigError, ModelConfig
+from .model import TinyGPT
+from .tokenizer import Tokenizer, TokenizerError
+
+MiB = 1024 * 1024
+# model.safetensors: the largest model MODEL_LIMITS allows (GPT-2 small, 124M parameters) is
+# ~500 MB in float32; the Hub's GPT-2 file also stores 12 attention-mask buffers (548 MB).
+MAX_CHECKPOINT_BYTES = 600 * MiB
+# config.json, tokenizer.json, card.json each (GPT-2's tokenizer.json is 1.4 MB).
+MAX_JSON_BYTES = 16 * MiB
+# A user's zip upload, compressed. Shared zips are for small trained models; GPT-2-sized
+# models are loaded as folders.
+MAX_UPLOAD_ZIP_BYTES = 100 * MiB
+# All members of a zip once extracted. Float weights hardly compress, so an honest checkpoint
+# grows little when unzipped; this bounds what a zip bomb can write to disk.
+MAX_UNZIPPED_BYTES = 2 * MAX_UPLOAD_ZIP_BYTES
+MAX_ZIP_MEMBERS = 16
+
+FORMAT_VERSION = 1
+REQUIRED_FILES = ("config.json", "model.safetensors")
+ALLOWED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "card.json")
+FLOAT_DTYPES = ("F32", "F16", "BF16", "F64")  # safetensors names; all are converted to float32
+# Causal-mask buffers older transformers versions saved with the weights; we rebuild the mask.
+_MASK_BUFFER = re.compile(r"(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)")
+_TIED_HEAD = "lm_head.weight"
+_CHUNK = MiB
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file or folder cannot be used; the message says what is wrong and what is allowed."""
+
+
+@dataclass
+class Checkpoint:
+    model: TinyGPT  # in eval() mode
+    tokenizer: Tokenizer | None  # None only when allowed and the folder has no tokenizer.json
+    config: ModelConfig
+    meta: dict  # the config.json "playground" block ({} for a plain GPT-2 folder)
+    card: dict | None
+
+
+# ----- small helpers ---------------------------------------------------------------------
+
+
+def _human(n_bytes: int) -> str:
+    return f"{n_bytes / MiB:,.1f} MiB" if n_bytes >= MiB else f"{n_bytes:,} bytes"
+
+
+def _list(names: list[str], limit: int = 6) -> str:
+    """Name a few items, then say how many more, so messages stay readable."""
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _check_size(path: Path, limit: int) -> None:
+    size = path.stat().st_size
+    if size > limit:
+        raise CheckpointError(f"{path.name} is {_human(size)}; the limit is {_human(limit)}")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    _check_size(path, MAX_JSON_BYTES)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path.name} is not valid UTF-8 JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path.name} must hold a JSON object {{...}}, not {type(data).__name__}")
+    return data
+
+
+def _json_text(data: Any, name: str) -> str:
+    try:
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(
+            f"{name} must be JSON-serialisable (dicts, lists, str, numbers): {err}"
+        ) from None
+
+
+# ----- weights ---------------------------------------------------------------------------
+
+
+def expected_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Every weight of a GPT-2 with this config, under its HF name, with its HF layout.
+
+    `c_attn`, `c_proj` and `c_fc` are GPT-2 "Conv1D"s, stored (n_in, n_out). The tied
+    `lm_head.weight` is not listed: it is `transformer.wte.weight`.
+    """
+    d, m = cfg.d_model, cfg.d_mlp
+    shapes = {"transformer.wte.weight": (cfg.d_vocab, d), "transformer.wpe.weight": (cfg.n_ctx, d)}
+    for i in range(cfg.n_layers):
+        block = {
+            "ln_1.weight": (d,), "ln_1.bias": (d,),
+            "attn.c_attn.weight": (d, 3 * d), "attn.c_attn.bias": (3 * d,),
+            "attn.c_proj.weight": (d, d), "attn.c_proj.bias": (d,),
+            "ln_2.weight": (d,), "ln_2.bias": (d,),
+            "mlp.c_fc.weight": (d, m), "mlp.c_fc.bias": (m,),
+            "mlp.c_proj.weight": (m, d), "mlp.c_proj.bias": (d,),
+        }  # fmt: skip
+        shapes |= {f"transformer.h.{i}.{name}": shape for name, shape in block.items()}
+    shapes |= {"transformer.ln_f.weight": (d,), "transformer.ln_f.bias": (d,)}
+    return shapes
+
+
+def _describe(cfg: ModelConfig) -> str:
+    return (
+        f"config.json: {cfg.n_layers} layers, d_model {cfg.d_model}, d_mlp {cfg.d_mlp}, "
+        f"n_ctx {cfg.n_ctx}, vocab {cfg.d_vocab}"
+    )
+
+
+def _match_names(keys: list[str], expected: dict[str, tuple[int, ...]], cfg: ModelConfig) -> dict[str, str]:
+    """Map our names to the file's: keys may lack the `transformer.` prefix (Hub GPT-2 files)."""
+    found: dict[str, str] = {}
+    unexpected = []
+    for key in keys:
+        if key == _TIED_HEAD or _MASK_BUFFER.fullmatch(key):
+            continue
+        name = key if key in expected else f"transformer.{key}"
+        if name not in expected:
+            unexpected.append(key)
+        elif name in found:
+            raise CheckpointError(f"model.safetensors holds {name} twice (as {found[name]} and {key})")
+        else:
+            found[name] = key
+    if unexpected:
+        raise CheckpointError(
+            f"model.safetensors has {len(unexpected)} tensor(s) a GPT-2 of this size does not have: "
+            f"{_list(sorted(unexpected))} ({_describe(cfg)})"
+        )
+    missing = [name for name in expected if name not in found]
+    if missing:
+        raise CheckpointError(
+            f"model.safetensors is missing {len(missing)} tensor(s): {_list(missing)} ({_describe(cfg)})"
+        )
+    return found
+
+
+def _check_header(f, key: str, shape: tuple[int, ...], cfg: ModelConfig) -> None:
+    """Dtype and shape from the safetensors header, before any data is read."""
+    entry = f.get_slice(key)
+    dtype, actual = entry.get_dtype(), tuple(entry.get_shape())
+    if dtype not in FLOAT_DTYPES:
+        raise CheckpointError(
+            f"tensor {key} has dtype {dtype}; weights must be floating point ({', '.join(FLOAT_DTYPES)})"
+        )
+    if actual != shape:
+        raise CheckpointError(
+            f"tensor {key} has shape {list(actual)}, expected {list(shape)} ({_describe(cfg)})"
+        )
+
+
+def _not_safetensors(path: Path, err: Exception) -> CheckpointError:
+    """Explain a file safetensors refused, recognising the usual mistake: a PyTorch pickle."""
+    with path.open("rb") as f:
+        head = f.read(2)
+    hint = ""
+    if head in (b"PK", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05"):
+        hint = (
+            " It looks like a PyTorch/pickle file (torch.save); pickles can run code and are never "
+            "loaded here — convert it with safetensors.torch.save_file."
+        )
+    return CheckpointError(
+        f"{path.name} is not a valid safetensors file ({err}); it may be truncated or of another "
+        f"format.{hint}"
+    )
+
+
+def load_state_dict_checked(file, cfg: ModelConfig) -> dict[str, torch.Tensor]:
+    """Read a GPT-2 safetensors file as float32 tensors named like `TinyGPT.state_dict()`.
+
+    Accepts HF files with or without the `transformer.` prefix, with or without the tied
+    `lm_head.weight`, with or without old causal-mask buffers (ignored). Float16/bfloat16/
+    float64 are converted to float32. The result's `lm_head.weight` is the wte tensor itself.
+    """
+    path = Path(file)
+    if not path.is_file():
+        raise CheckpointError(f"{path.name} not found: a checkpoint needs its weights in model.safetensors")
+    _check_size(path, MAX_CHECKPOINT_BYTES)
+    expected = expected_shapes(cfg)
+    try:
+        with safe_open(path, framework="pt") as f:
+            keys = list(f.keys())
+            names = _match_names(keys, expected, cfg)
+            for name, key in names.items():
+                _check_header(f, key, expected[name], cfg)
+            if _TIED_HEAD in keys:
+                _check_header(f, _TIED_HEAD, expected["transformer.wte.weight"], cfg)
+            state = {name: f.get_tensor(key).to(torch.float32) for name, key in names.items()}
+    except SafetensorError as err:
+        raise _not_safetensors(path, err) from None
+    for name, tensor in state.items():
+        if not torch.isfinite(tensor).all():
+            raise CheckpointError(f"tensor {names[name]} contains NaN or infinite values")
+    state[_TIED_HEAD] = state["transformer.wte.weight"]
+    return state
+
+
+# ----- config, tokenizer -----------------------------------------------------------------
+
+
+def _read_config(path: Path) -> tuple[ModelConfig, dict]:
+    raw = _read_json(path)
+    try:
+        cfg = ModelConfig.from_gpt2_dict(raw)
+    except (ConfigError, TypeError, ValueError) as err:
+        raise CheckpointError(f"config.json is not a usable GPT-2 config: {err}") from None
+    meta = raw.get("playground") or {}
+    if not isinstance(meta, dict):
+        raise CheckpointError('config.json: "playground" must be a JSON object')
+    version = meta.get("format_version", FORMAT_VERSION)
+    if version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"config.json has playground format_version {version!r}; this version reads {FORMAT_VERSION}"
+        )
+    return cfg, meta
+
+
+def _read_tokenizer(path: Path, cfg: ModelConfig) -> Tokenizer:
+    _check_size(path, MAX_JSON_BYTES)
+    try:
+        tokenizer = Tokenizer.from_file(path)
+    except TokenizerError as err:
+        raise CheckpointError(f"tokenizer.json: {err}") from None
+    if tokenizer.vocab_size > cfg.d_vocab:
+        raise CheckpointError(
+            f"tokenizer.json has {tokenizer.vocab_size} tokens but the model has only {cfg.d_vocab} "
+            "embeddings (vocab_size in config.json); the tokenizer's vocabulary must not be larger"
+        )
+    return tokenizer
+
+
+def _special_token_ids(tokenizer: Tokenizer | None) -> dict[str, int | None]:
+    """GPT-2's <|endoftext|> if the vocabulary has it; otherwise null, so transformers does not
+    assume GPT-2's id 50256, which may lie outside a small vocabulary."""
+    token_id = tokenizer.hf.token_to_id("<|endoftext|>") if tokenizer is not None else None
+    return {"bos_token_id": token_id, "eos_token_id": token_id}
+
+
+# ----- folders ---------------------------------------------------------------------------
+
+
+def save_checkpoint(
+    folder, model: TinyGPT, tokenizer: Tokenizer | None, meta: dict | None = None, card: dict | None = None
+) -> Path:
+    """Write `model` (and its tokenizer, metadata and card) as a GPT-2 folder; returns the folder.
+
+    Files of a previous save that this one does not write (tokenizer.json, card.json) are
+    removed, so the folder never describes two different models.
+    """
+    cfg = model.cfg
+    if tokenizer is not None and tokenizer.vocab_size > cfg.d_vocab:
+        raise CheckpointError(
+            f"the tokenizer has {tokenizer.vocab_size} tokens but the model only {cfg.d_vocab} embeddings"
+        )
+    block = {**(meta or {}), "format_version": FORMAT_VERSION}
+    if tokenizer is not None:
+        block["tokenizer_kind"] = tokenizer.kind
+    config = {**cfg.to_gpt2_dict(), **_special_token_ids(tokenizer), "playground": block}
+    texts = {"config.json": _json_text(config, "meta")}
+    if tokenizer is not None:
+        texts["tokenizer.json"] = tokenizer.to_str()
+    if card is not None:
+        texts["card.json"] = _json_text(card, "card")
+    # state_dict() lists the tied output layer too; safetensors refuses shared tensors, and HF
+    # stores it once, as wte.
+    state = {
+        name: t.detach().to("cpu", torch.float32).contiguous()
+        for name, t in model.state_dict().items()
+        if name != _TIED_HEAD
+    }
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file(state, folder / "model.safetensors", metadata={"format": "pt"})  # "pt": HF requires it
+    for name in ("tokenizer.json", "card.json"):
+        if name not in texts:
+            (folder / name).unlink(missing_ok=True)
+    for name, text in texts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def _load_folder(folder: Path, allow_missing_tokenizer: bool) -> Checkpoint:
+    required = REQUIRED_FILES if allow_missing_tokenizer else (*REQUIRED_FILES, "tokenizer.json")
+    missing = [name for name in required if not (folder / name).is_file()]
+    if missing:
+        raise CheckpointError(
+            f"missing {', '.join(missing)}; a checkpoint folder holds config.json, model.safetensors "
+            "and tokenizer.json (card.json optional)"
+        )
+    cfg, meta = _read_config(folder / "config.json")
+    tokenizer_file = folder / "tokenizer.json"
+    tokenizer = _read_tokenizer(tokenizer_file, cfg) if tokenizer_file.is_file() else None
+    state = load_state_dict_checked(folder / "model.safetensors", cfg)
+    card = _read_json(folder / "card.json") if (folder / "card.json").is_file() else None
+    model = TinyGPT(cfg)
+    model.load_state_dict(state)
+    return Checkpoint(model.eval(), tokenizer, cfg, meta, card)
+
+
+def load_checkpoint(path, *, allow_missing_tokenizer: bool = False) -> Checkpoint:
+    """Load a checkpoint folder or a .zip of one (also a GPT-2 folder saved by transformers)."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            return _load_folder(path, allow_missing_tokenizer)
+        if path.is_file() and (path.suffix.lower() == ".zip" or zipfile.is_zipfile(path)):
+            with tempfile.TemporaryDirectory(prefix="checkpoint-") as tmp:
+                _extract_zip(path, Path(tmp))
+                return _load_folder(Path(tmp), allow_missing_tokenizer)
+    except CheckpointError as err:
+        raise CheckpointError(f"cannot load {path.name}: {err}") from None
+    what = "is a file, not" if path.exists() else "does not exist; expected"
+    raise CheckpointError(
+        f"{path} {what} a checkpoint folder (config.json, model.safetensors, tokenizer.json) or a .zip of one"
+    )
+
+
+# ----- zip -------------------------------------------------------------------------------
+
+
+def export_zip(folder, zip_path=None) -> Path:
+    """Zip a checkpoint folder's files inside one top-level folder named like it (so unzipping
+    makes a folder). Default: `<folder>.zip` beside the folder."""
+    folder = Path(folder).resolve()
+    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    if missing:
+        raise CheckpointError(f"{folder.name} is not a checkpoint folder: missing {', '.join(missing)}")
+    zip_path = Path(zip_path) if zip_path is not None else folder.with_name(folder.name + ".zip")
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        for name in ALLOWED_FILES:
+            if (folder / name).is_file():
+                # Float weights barely compress: store them, deflate the JSON.
+                method = zipfile.ZIP_STORED if name.endswith(".safetensors") else zipfile.ZIP_DEFLATED
+                zf.write(folder / name, f"{folder.name}/{name}", compress_type=method)
+    if zip_path.stat().st_size > MAX_UPLOAD_ZIP_BYTES:
+        zip_path.unlink()
+        raise CheckpointError(
+            f"the zip would be over {_human(MAX_UPLOAD_ZIP_BYTES)}, too large to import again; "
+            "share the folder instead"
+        )
+    return zip_path
+
+
+def _member_name(info: zipfile.ZipInfo) -> str | None:
+    """The checkpoint file a zip member holds (None for a directory entry), or an error if the
+    member could escape the destination or is not a plain file we expect."""
+    raw = info.filename
+    if raw.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", raw) or "\\" in raw:
+        raise CheckpointError(
+            f"zip member {raw!r} has an absolute or Windows path; only relative paths are allowed"
+        )
+    parts = raw.rstrip("/").split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise CheckpointError(f"zip member {raw!r} has '..', '.' or an empty path part; that is not allowed")
+    if stat.S_ISLNK(info.external_attr >> 16):
+        raise CheckpointError(f"zip member {raw!r} is a symbolic link; only regular files are allowed")
+    if info.flag_bits & 0x1:
+        raise CheckpointError(f"zip member {raw!r} is encrypted; zips must not use a password")
+    if len(parts) > 2 or (info.is_dir() and len(parts) > 1):
+        raise CheckpointError(
+            f"zip member {raw!r} is nested too deep; put the files at the top or in one folder"
+        )
+    if info.is_dir():
+        return None
+    if parts[-1] not in ALLOWED_FILES:
+        raise CheckpointError(
+            f"zip member {raw!r} is not allowed; a checkpoint zip may only hold {', '.join(ALLOWED_FILES)} "
+            "(at the top or inside one folder)"
+        )
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise CheckpointError(
+            f"zip member {raw!r} uses an unsupported compression; use 'stored' or 'deflate'"
+        )
+    return raw
+
+
+def _plan_extraction(infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
+    """Check the whole central directory before writing anything; map file name -> member."""
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise CheckpointError(f"the zip has {len(infos)} members; at most {MAX_ZIP_MEMBERS} are allowed")
+    plan: dict[str, zipfile.ZipInfo] = {}
+    folders = set()
+    for info in infos:
+        raw = _member_name(info)
+        if raw is None:
+            continue
+        folder, _, name = raw.rpartition("/")
+        folders.add(folder)
+        if name in plan:
+            raise CheckpointError(f"the zip holds {name} twice")
+        limit = MAX_CHECKPOINT_BYTES if name == "model.safetensors" else MAX_JSON_BYTES
+        if info.file_size > limit:
+            raise CheckpointError(
+                f"{name} in the zip is {_human(info.file_size)} unpacked; the limit is {_human(limit)}"
+            )
+        plan[name] = info
+    if len(folders) > 1:
+        raise CheckpointError("the zip's files are spread over several folders; put them in one folder")
+    total = sum(info.file_size for info in plan.values())
+    if total > MAX_UNZIPPED_BYTES:
+        raise CheckpointError(
+            f"the zip unpacks to {_human(total)}; the limit is {_human(MAX_UNZIPPED_BYTES)}"
+        )
+    missing = [name for name in REQUIRED_FILES if name not in plan]
+    if missing:
+        raise CheckpointError(
+            f"the zip has no {', '.join(missing)}; a checkpoint zip holds {', '.join(ALLOWED_FILES)}"
+        )
+    return plan
+
+
+def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+    """Stream one member out, stopping as soon as it outgrows its declared size (sizes in the
+    central directory are written by whoever made the zip and can lie)."""
+    written = 0
+    with zf.open(info) as src, target.open("xb") as dst:
+        while chunk := src.read(_CHUNK):
+            written += len(chunk)
+            if written > info.file_size:
+                raise CheckpointError(f"{target.name} in the zip unpacks to more than its declared size")
+            dst.write(chunk)
+
+
+def _extract_zip(zip_path: Path, dest: Path) -> None:
+    """Extract a checkpoint zip's files flat into the existing, empty folder `dest`."""
+    if not zip_path.is_file():
+        raise CheckpointError(f"{zip_path} does not exist or is not a file")
+    _check_size(zip_path, MAX_UPLOAD_ZIP_BYTES)
+    if not zipfile.is_zipfile(zip_path):
+        raise CheckpointError("the file is not a zip archive")
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            for name, info in _plan_extraction(zf.infolist()).items():
+                _copy_member(zf, info, dest / name)
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as err:
+        raise CheckpointError(f"the zip is damaged: {err}") from None
+
+
+def import_zip(zip_path, dest_dir, *, allow_missing_tokenizer: bool = False) -> Path:
+    """Safely extract a checkpoint zip into `dest_dir` (new or empty) and validate it fully;
+    returns `dest_dir`. On any error nothing is left in `dest_dir`."""
+    zip_path, dest = Path(zip_path), Path(dest_dir)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise CheckpointError(f"{dest} must be a new or empty folder")
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        _extract_zip(zip_path, dest)
+        _load_folder(dest, allow_missing_tokenizer)
+    except BaseException as err:
+        for path in dest.iterdir():
+            path.unlink()
+        if isinstance(err, CheckpointError):
+            raise CheckpointError(f"cannot import {zip_path.name}: {err}") from None
+        raise
+    return dest
