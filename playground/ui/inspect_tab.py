@@ -5,12 +5,25 @@ from __future__ import annotations
 import gradio as gr
 
 from .. import api, figures
-from .i18n import t
+from .i18n import add, t
 from .state import get_bundle
 from .token_view import tokens_html
 
-EXAMPLE = "The dog saw the cat. She ran to the tree. 狗看见了猫。"
-
+add(
+    en={
+        "tokens": "Tokens",
+        "attention_grid": "Attention: every layer × head",
+        "what_attention": "**What am I looking at?** Each small square is one attention head. Row = the token "
+        "doing the looking (query), column = a token it looks at (key). Bright = much attention. "
+        "Only earlier tokens can be seen (the upper-right triangle is masked): the model reads left to right.",
+    },
+    zh={
+        "tokens": "词元",
+        "attention_grid": "注意力：每一层 × 每一个头",
+        "what_attention": "**我在看什么？** 每个小方块是一个注意力头。行 = 正在“看”的词元（查询 query），"
+        "列 = 被看的词元（键 key）。越亮表示注意力越多。模型只能看到之前的词元（右上三角被遮住）：它从左往右读。",
+    },
+)
 
 def on_inspect(model_name: str, text: str):
     """Tokens as HTML, a one-line summary, and the layer × head attention grid."""
@@ -29,15 +42,13 @@ def on_inspect(model_name: str, text: str):
     return tokens_html(result.tokens), f"{summary}\n\n**→** {next_tokens}", grid
 
 
-def build(model_picker: gr.Dropdown) -> None:
-    """Layout of the inspect view; wires the /inspect endpoint."""
-    text = gr.Textbox(value=EXAMPLE, label=t("text"), lines=2, max_lines=8, elem_id="inspect-text")
-    run = gr.Button(t("inspect"), variant="primary", elem_id="inspect-button")
+def build(shared, demo: gr.Blocks) -> None:
+    """Layout of the attention view; wires the /inspect endpoint to the shared inputs."""
     tokens = gr.HTML(label=t("tokens"), elem_id="inspect-tokens")
     summary = gr.Markdown(elem_id="inspect-summary")
     gr.Markdown(t("what_attention"))
     grid = gr.Plot(label=t("attention_grid"), elem_id="inspect-grid")
-    outputs = [tokens, summary, grid]
-    gr.on([run.click, text.submit], on_inspect, [model_picker, text], outputs, api_name="inspect",
+    inputs, outputs = [shared.picker, shared.text], [tokens, summary, grid]
+    gr.on(shared.triggers, on_inspect, inputs, outputs, api_name="inspect",
           concurrency_id="inspect", concurrency_limit=4)
-    return text, outputs
+    demo.load(on_inspect, inputs, outputs, api_visibility="private", concurrency_id="inspect")
