@@ -12,7 +12,7 @@ from pathlib import Path
 import gradio as gr
 
 from .. import api
-from . import inspect_tab
+from . import attention_tab, embeddings_tab, generate_tab, tokens_tab, train_tab
 from .i18n import add, i18n, t
 from .state import model_choices
 
@@ -20,9 +20,32 @@ CSS_PATH = Path(__file__).resolve().parents[2] / "assets" / "style.css"
 EXAMPLE_TEXT = "The dog saw the cat. She ran to the tree. 狗看见了猫。"
 
 add(
-    en={"inspect": "Inspect", "tab_attention": "Attention"},
-    zh={"inspect": "分析", "tab_attention": "注意力"},
+    en={
+        "inspect": "Inspect",
+        "tab_tokens": "Tokens",
+        "tab_embeddings": "Embeddings",
+        "tab_attention": "Attention",
+        "tab_train": "Train",
+        "tab_generate": "Generate",
+    },
+    zh={
+        "inspect": "分析",
+        "tab_tokens": "词元",
+        "tab_embeddings": "词向量",
+        "tab_attention": "注意力",
+        "tab_train": "训练",
+        "tab_generate": "生成",
+    },
 )
+
+# Tabs in the order a lesson goes: (label key, tab id, module with build(shared, demo)).
+TABS = [
+    ("tab_tokens", "tokens", tokens_tab),
+    ("tab_embeddings", "embeddings", embeddings_tab),
+    ("tab_attention", "attention", attention_tab),
+    ("tab_train", "train", train_tab),
+    ("tab_generate", "generate", generate_tab),
+]
 
 
 @dataclass
@@ -52,9 +75,10 @@ def build_app() -> gr.Blocks:
         if choices == [api.DEMO_MODEL]:
             gr.Markdown(t("untrained_notice"), elem_id="untrained-notice")
         shared = Shared(picker, text, run)
-        with gr.Tabs():
-            with gr.Tab(t("tab_attention"), id="attention"):
-                inspect_tab.build(shared, demo)
+        with gr.Tabs(selected="attention"):
+            for label, tab_id, module in TABS:
+                with gr.Tab(t(label), id=tab_id, elem_id=f"tab-{tab_id}"):
+                    module.build(shared, demo)
     return demo
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from playground import api
-from playground.ui import inspect_tab
+from playground.ui import attention_tab
 from playground.ui.state import model_choices
 
 
@@ -15,7 +15,7 @@ def model_name():
 
 
 def test_handler_returns_tokens_summary_and_one_heatmap_per_head(model_name):
-    html, summary, grid = inspect_tab.on_inspect(model_name, "The dog saw the cat. 狗看见猫。")
+    html, summary, grid = attention_tab.on_inspect(model_name, "The dog saw the cat. 狗看见猫。")
     bundle = api.load_model(model_name) if model_name != api.DEMO_MODEL else api.demo_model()
     n_tokens = len(bundle.tokenizer.encode("The dog saw the cat. 狗看见猫。").ids)
     assert html.count('class="tok"') == n_tokens
@@ -28,19 +28,19 @@ def test_handler_returns_tokens_summary_and_one_heatmap_per_head(model_name):
 
 def test_handler_reports_truncation_to_the_context(model_name):
     n_ctx = (api.demo_model() if model_name == api.DEMO_MODEL else api.load_model(model_name)).config.n_ctx
-    _, summary, _ = inspect_tab.on_inspect(model_name, "dog cat " * n_ctx)
+    _, summary, _ = attention_tab.on_inspect(model_name, "dog cat " * n_ctx)
     assert f"truncated from" in summary and f"{n_ctx} tokens" in summary
 
 
 @pytest.mark.parametrize("text,message", [("", "empty"), ("x" * 30_000, "limit is 20,000")])
 def test_bad_text_is_a_clear_gradio_error(model_name, text, message):
     with pytest.raises(gr.Error, match=message):
-        inspect_tab.on_inspect(model_name, text)
+        attention_tab.on_inspect(model_name, text)
 
 
 def test_unknown_model_name_lists_the_choices():
     with pytest.raises(gr.Error, match="choose one of"):
-        inspect_tab.on_inspect("no-such-model", "hello")
+        attention_tab.on_inspect("no-such-model", "hello")
 
 
 @pytest.mark.server
