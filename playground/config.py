@@ -135,6 +135,8 @@ class ModelConfig:
             )
         except KeyError as missing:
             raise ConfigError(f"config.json is missing the GPT-2 key {missing}") from None
+        except TypeError:  # e.g. "n_embd": null, so 4 * d_model fails
+            raise ConfigError("config.json has a null or non-numeric GPT-2 size (n_embd, n_inner, ...)") from None
 
 
 @dataclass(frozen=True)
