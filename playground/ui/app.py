@@ -12,7 +12,7 @@ from pathlib import Path
 import gradio as gr
 
 from .. import api
-from . import attention_tab, embeddings_tab, generate_tab, tokens_tab, train_tab
+from . import article_tab, attention_tab, embeddings_tab, generate_tab, tokens_tab, train_tab, worked_tab
 from .i18n import add, i18n, t
 from .state import model_choices
 
@@ -27,6 +27,8 @@ add(
         "tab_attention": "Attention",
         "tab_train": "Train",
         "tab_generate": "Generate",
+        "tab_worked": "Worked example",
+        "tab_article": "Article lab",
     },
     zh={
         "inspect": "分析",
@@ -35,6 +37,8 @@ add(
         "tab_attention": "注意力",
         "tab_train": "训练",
         "tab_generate": "生成",
+        "tab_worked": "手算示例",
+        "tab_article": "文章实验室",
     },
 )
 
@@ -43,8 +47,10 @@ TABS = [
     ("tab_tokens", "tokens", tokens_tab),
     ("tab_embeddings", "embeddings", embeddings_tab),
     ("tab_attention", "attention", attention_tab),
+    ("tab_worked", "worked", worked_tab),
     ("tab_train", "train", train_tab),
     ("tab_generate", "generate", generate_tab),
+    ("tab_article", "article", article_tab),
 ]
 
 
