@@ -1,0 +1,47 @@
+"""README promises: the Space front matter is valid and the notebook example runs as written."""
+
+import re
+from pathlib import Path
+
+import gradio
+import pytest
+from huggingface_hub import metadata_load
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _requirement(name: str) -> Requirement:
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line and Requirement(line).name == name:
+            return Requirement(line)
+    raise AssertionError(f"{name} is not in requirements.txt")
+
+
+def test_space_front_matter_is_a_valid_gradio_space_config():
+    meta = metadata_load(ROOT / "README.md")
+    assert meta["sdk"] == "gradio"
+    assert (ROOT / meta["app_file"]).is_file()
+    assert meta["python_version"] == "3.11"
+    assert len(meta["short_description"]) <= 60
+    assert meta["sdk_version"] in _requirement("gradio").specifier
+    assert meta["sdk_version"] == gradio.__version__  # what the tests ran against is what the Space runs
+
+
+def test_quick_start_is_exactly_two_commands_and_ci_runs_the_second():
+    block = re.search(r"## Quick start\s+```bash\n(.*?)```", README, re.S).group(1)
+    commands = [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+    assert len(commands) == 2
+    assert commands[0].startswith("pip install -r requirements.txt") and "python app.py" in commands[0]
+    assert commands[1] in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.slow
+def test_the_notebook_example_runs_as_written():
+    code = re.search(r"## In a notebook\s+```python\n(.*?)```", README, re.S).group(1)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
+    assert scope["result"].cache.pattern(0).shape[1] == len(scope["result"].tokens)
+    assert scope["fig"].data and scope["out"].text.startswith("Once upon a time")
