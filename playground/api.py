@@ -118,7 +118,8 @@ def demo_model(seed: int = 0) -> ModelBundle:
     return ModelBundle(DEMO_MODEL, model.eval(), tokenizer, {"tokenizer_kind": "char"}, None, False)
 
 
-def _check_text(text: str, what: str) -> str:
+def check_text(text: str, what: str = "the text") -> str:
+    """`text` if it is a non-empty string within MAX_TEXT_CHARS, else a PlaygroundError saying so."""
     if not isinstance(text, str):
         raise PlaygroundError(f"{what} must be text, got {type(text).__name__}")
     if not text:
@@ -130,7 +131,7 @@ def _check_text(text: str, what: str) -> str:
 
 def inspect(bundle: ModelBundle, text: str, top_k: int = 10) -> Inspection:
     """Tokenize `text`, run the model capturing every activation, and rank the next token."""
-    text = _check_text(text, "the text")
+    text = check_text(text, "the text")
     encoding: Encoding = bundle.tokenizer.encode(text)
     if not encoding.ids:
         raise PlaygroundError("the text produced no tokens")
@@ -159,7 +160,7 @@ def generate_stream(
     with_attention: bool = False,
 ) -> Iterator[GenStep]:
     """Yield generated tokens one at a time (see `generate`)."""
-    prompt = _check_text(prompt, "the prompt")
+    prompt = check_text(prompt, "the prompt")
     cfg = SampleConfig(
         max_new_tokens=max_new_tokens,
         temperature=temperature,

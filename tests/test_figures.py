@@ -35,6 +35,8 @@ def all_figures() -> dict[str, go.Figure]:
         "attention_heatmap": F.attention_heatmap(causal_patterns(), TOKENS),
         "attention_grid": F.attention_grid(causal_patterns(2, 3), TOKENS),
         "attention_grid_reduced": F.attention_grid(causal_patterns(1, 8, t=200), list(map(str, range(200)))),
+        "attention_grid_mean": F.attention_grid(causal_patterns(2, 1), TOKENS, head_names=["mean"],
+                                                cell_px=150),
         "head_view": F.head_view(causal_patterns(3), TOKENS),
         "qkv_steps": F.qkv_steps(q, k, v, TOKENS, 4),
         "qkv_steps_no_numbers": F.qkv_steps(
@@ -143,7 +145,24 @@ def test_big_heatmap_is_averaged_down_with_a_note():
     assert len(fig.layout.xaxis.tickvals) <= F.TICK_LIMIT
 
 
+@pytest.mark.parametrize("name", list(all_figures()))
+def test_fast_to_json_equals_plotlys_to_json(name):
+    fig = all_figures()[name]
+    assert json.loads(F.to_json(fig)) == json.loads(fig.to_json())
+
+
 # ---------------------------------------------------------------- attention_grid
+
+
+def test_grid_head_names_and_cell_size_for_head_averages():
+    mean = causal_patterns(3, 4).mean(axis=1, keepdims=True)  # (L, 1, T, T)
+    fig = F.attention_grid(mean, TOKENS, head_names=["mean"], layer_label="Layer", cell_px=120)
+    assert [trace.name for trace in fig.data] == ["L0 mean", "L1 mean", "L2 mean"]
+    assert [a.text for a in fig.layout.annotations] == ["L0 mean", "L1 mean", "L2 mean"]
+    assert fig.data[1].hovertemplate.startswith("Layer 1 · mean<br>")
+    assert fig.layout.height < F.attention_grid(mean, TOKENS).layout.height  # smaller cells
+    with pytest.raises(ValueError, match="head axis"):
+        F.attention_grid(mean, TOKENS, head_names=["a", "b"])
 
 
 def test_grid_has_one_heatmap_per_layer_and_head_on_one_colour_scale():

@@ -1,0 +1,202 @@
+"""The article's worked numbers (section 4), computed step by step.
+
+- `EMBEDDINGS`: the 5-word × 3-dim embedding table; `embedding_lookup(table, index)` shows the
+  article's `Embedding(x) = W_e · x` with W_e = the table transposed (d_e × |V|) and x one-hot.
+- `ARTICLE_Q/K/V`: the three-token self-attention example; `attention(Q, K, V, causal=False)`
+  returns every step of `softmax(QKᵀ / √d_k) V` for every query row.
+- `compare_with_article(Q, K)`: what the article printed for "dog" ([0.578, 0.212, 0.210])
+  against the real row, and which simple computations come close, all computed; None when
+  Q and K are no longer the article's numbers (the comparison would not apply).
+
+Notebook use::
+
+    from playground.worked_example import ARTICLE_Q, ARTICLE_K, ARTICLE_V, attention
+    enc = attention(ARTICLE_Q, ARTICLE_K, ARTICLE_V)               # encoder: no mask
+    dec = attention(ARTICLE_Q, ARTICLE_K, ARTICLE_V, causal=True)  # decoder: causal mask
+    enc.weights[0]   # dog's real weights: [1/3, 1/3, 1/3]
+
+Everything is float64 numpy; nothing here imports torch or gradio.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+WORDS = ("dog", "cat", "fish", "bird", "tree")
+EMBEDDINGS = ((1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (0, 1, 1))  # (|V|, d_e): one row per word
+ATTN_WORDS = ("dog", "cat", "fish")
+ARTICLE_Q = ((1, 1, 1), (0, 1, 1), (0, 0, 1))
+ARTICLE_K = ((1, 0, 0), (0, 1, 0), (0, 0, 1))
+ARTICLE_V = ((1, 0, 0), (0, 1, 0), (0, 0, 1))
+ARTICLE_WEIGHTS = (0.578, 0.212, 0.210)  # what the article prints for "dog"
+MAX_SIDE = 16  # most rows or columns of any input matrix
+
+
+def as_matrix(values, name: str) -> np.ndarray:
+    """`values` as a float64 (rows, cols) array, or a ValueError saying what is allowed."""
+    try:
+        m = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must contain numbers only (every cell filled in)") from None
+    if m.ndim != 2 or m.size == 0:
+        raise ValueError(f"{name} must be a non-empty table of rows × columns, got shape {m.shape}")
+    if max(m.shape) > MAX_SIDE:
+        raise ValueError(f"{name} may have at most {MAX_SIDE} rows and {MAX_SIDE} columns, got {m.shape}")
+    if not np.isfinite(m).all():
+        raise ValueError(f"{name} must contain finite numbers only (no empty cells, inf or NaN)")
+    return m
+
+
+# ---------------------------------------------------------------- embedding lookup
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """`W_e · one_hot = vector`: the article's embedding as a matrix product.
+
+    W_e: (d_e, |V|) — the table transposed, one column per word. one_hot: (|V|,).
+    vector: (d_e,) — the product, equal to row `index` of the table."""
+
+    index: int
+    W_e: np.ndarray
+    one_hot: np.ndarray
+    vector: np.ndarray
+
+
+def embedding_lookup(table, index: int) -> Lookup:
+    """Look up word `index` in `table` (|V|, d_e) by multiplying W_e = tableᵀ with a one-hot."""
+    m = as_matrix(table, "the embedding table")
+    n_words = m.shape[0]
+    if not isinstance(index, int | np.integer) or not 0 <= index < n_words:
+        raise ValueError(f"word index must be a whole number in 0..{n_words - 1}, got {index!r}")
+    w_e = m.T.copy()  # (d_e, |V|)
+    one_hot = np.zeros(n_words)
+    one_hot[index] = 1.0
+    return Lookup(int(index), w_e, one_hot, w_e @ one_hot)
+
+
+# ---------------------------------------------------------------- attention
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Every step of `softmax(QKᵀ / √d_k + mask) V`, for every query row.
+
+    scores (Tq, Tk) = Q Kᵀ; scaled = scores / √d_k; masked = scaled with −inf where a query
+    may not look (keys after it, only when causal; else equal to scaled); weights = row-wise
+    softmax of masked (rows sum to 1, hidden cells exactly 0); output (Tq, d_v) = weights V."""
+
+    scores: np.ndarray
+    scaled: np.ndarray
+    masked: np.ndarray
+    weights: np.ndarray
+    output: np.ndarray
+    d_k: int
+    causal: bool
+
+
+def softmax(x) -> np.ndarray:
+    """Row-wise softmax of the last axis; −inf entries get weight 0."""
+    x = np.asarray(x, dtype=np.float64)
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def attention(Q, K, V, causal: bool = False) -> Attention:
+    """Scaled dot-product attention, every step kept (see `Attention`).
+
+    Q (Tq, d_k), K (Tk, d_k), V (Tk, d_v): Q and K need the same number of columns (d_k), K and
+    V the same number of rows (one value per key). Causal (decoder) attention lets query i see
+    keys 0..i only, so it needs as many queries as keys. At most 16 rows and columns each."""
+    q, k, v = as_matrix(Q, "Q"), as_matrix(K, "K"), as_matrix(V, "V")
+    if q.shape[1] != k.shape[1]:
+        raise ValueError(f"Q and K need the same number of columns (d_k): Q has {q.shape[1]}, "
+                         f"K has {k.shape[1]}")
+    if k.shape[0] != v.shape[0]:
+        raise ValueError(f"K and V need the same number of rows (one value per key): K has {k.shape[0]}, "
+                         f"V has {v.shape[0]}")
+    if causal and q.shape[0] != k.shape[0]:
+        raise ValueError(f"causal attention needs as many queries as keys: Q has {q.shape[0]} rows, "
+                         f"K has {k.shape[0]}")
+    d_k = q.shape[1]
+    scores = q @ k.T
+    scaled = scores / math.sqrt(d_k)
+    masked = scaled.copy()
+    if causal:
+        masked[np.triu(np.ones(masked.shape, dtype=bool), k=1)] = -np.inf
+    weights = softmax(masked)
+    return Attention(scores, scaled, masked, weights, weights @ v, d_k, bool(causal))
+
+
+# ---------------------------------------------------------------- the article's printed line
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A simple computation someone might have done, and what it gives."""
+
+    name: str  # key: "single_score" | "single_padded" | "embedding_unscaled"
+    logits: np.ndarray
+    weights: np.ndarray
+    max_error: float  # largest |difference| from the article's printed weights
+    matches: bool  # equal to the printed line after rounding to 3 decimals
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The article's printed weights for "dog" against the real computation (all measured).
+
+    single_score: Q_dog · K_dog / √d_k, the one number the article wrote; softmax of a single
+    number is always [1]. real: dog's weights over all keys without mask (encoder); decoder:
+    with the causal mask. output: real @ V. candidates: simple mistakes, closest first.
+    equal_rivals: the scores dog gives cat and fish are equal, so every computation from these
+    numbers gives them equal weights — unlike the printed 0.212 and 0.210."""
+
+    printed: np.ndarray
+    single_score: float
+    real_scores: np.ndarray
+    real: np.ndarray
+    real_error: float
+    decoder: np.ndarray
+    output: np.ndarray
+    candidates: tuple[Candidate, ...]
+    equal_rivals: bool
+
+
+def applies(Q, K) -> bool:
+    """True when Q and K hold the article's numbers, so its printed line is about them."""
+    try:
+        q, k = as_matrix(Q, "Q"), as_matrix(K, "K")
+    except ValueError:
+        return False
+    return q.shape == k.shape == (3, 3) and np.allclose(q, ARTICLE_Q) and np.allclose(k, ARTICLE_K)
+
+
+def compare_with_article(Q, K, V) -> Comparison | None:
+    """The comparison with the printed [0.578, 0.212, 0.210], or None when it does not apply."""
+    if not applies(Q, K):
+        return None
+    q, k = as_matrix(Q, "Q"), as_matrix(K, "K")
+    printed = np.array(ARTICLE_WEIGHTS)
+    enc, dec = attention(q, k, V), attention(q, k, V, causal=True)
+    root = math.sqrt(q.shape[1])
+    single = float(q[0] @ k[0]) / root
+    padded = np.zeros(k.shape[0])
+    padded[0] = single
+    tries = (("single_score", padded),  # the one score at dog's place, zeros for the keys it skipped
+             ("embedding_unscaled", k[0] @ k.T))  # dog's key (= its embedding) as the query, no ÷√d_k
+    candidates = []
+    for name, logits in tries:
+        w = softmax(logits)
+        candidates.append(Candidate(name, logits, w, float(np.abs(w - printed).max()),
+                                    bool(np.array_equal(np.round(w, 3), printed))))
+    candidates.sort(key=lambda c: c.max_error)
+    real = enc.weights[0]
+    return Comparison(
+        printed=printed, single_score=single, real_scores=enc.scaled[0], real=real,
+        real_error=float(np.abs(real - printed).max()), decoder=dec.weights[0], output=enc.output[0],
+        candidates=tuple(candidates), equal_rivals=bool(np.isclose(enc.scores[0, 1], enc.scores[0, 2])),
+    )
