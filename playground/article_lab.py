@@ -19,7 +19,8 @@ independently; cross-entropy; Adam lr 0.001; 10 epochs of one batch, the same ba
 Each field of `LabFixes` repairs one listed problem (all False = the article's code, all True =
 a correct sequence-to-sequence setup). A run is deterministic per seed: the seed fixes weights,
 data and the dropout masks (runs are serialised by a lock, because dropout draws from torch's
-global generator).
+global generator). Another thread that reseeds or draws from torch's global generator during a
+run (e.g. a training run started at the same moment) would change its dropout masks.
 
 Notebook use::
 
@@ -56,6 +57,7 @@ ARTICLE_LOSSES = (4.4453, 2.8815, 2.1947, 1.7452, 1.4405, 1.1776, 0.9697, 0.8209
 FRESH_LOSS = math.log(VOCAB)  # ≈ 9.21: cross-entropy of a uniform guess over 10,000 ids
 
 _LOCK = threading.Lock()
+LOCK_TIMEOUT = 300  # seconds to wait for another run (one at a time: dropout uses the global RNG)
 
 
 @dataclass(frozen=True)
@@ -206,7 +208,9 @@ def lab_steps(fixes: LabFixes, seed: int = 0, epochs: int = EPOCHS):
 
     The UI consumes this to draw the curve as it grows; `run_lab` runs it to the end."""
     _check(fixes, seed, epochs)
-    with _LOCK:
+    if not _LOCK.acquire(timeout=LOCK_TIMEOUT):
+        raise RuntimeError(f"another article-lab run has been busy for over {LOCK_TIMEOUT} s; try later")
+    try:
         started = time.perf_counter()
         gen = torch.Generator().manual_seed(seed)
         src, tgt = make_batch(gen)
@@ -247,6 +251,8 @@ def lab_steps(fixes: LabFixes, seed: int = 0, epochs: int = EPOCHS):
             order = float((model(src.flip(1), tgt_in) - model(src, tgt_in)).abs().max())
         n_params = sum(p.numel() for p in model.parameters())
         seconds = time.perf_counter() - started
+    finally:
+        _LOCK.release()
     return LabResult(
         fixes=fixes, seed=seed, epochs=epochs, losses=tuple(losses), train_accuracy=train_acc,
         copy_accuracy=copy_acc, cross_example_change=change, future_change=future,

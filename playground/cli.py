@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+import torch
 from tqdm import tqdm
 
 from . import api
@@ -15,6 +16,8 @@ from .training import evaluate, sample_text, train_steps
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.threads:
+        torch.set_num_threads(args.threads)
     text = Path(args.text_file).read_bytes() if args.text_file else None
     print(f"preparing corpus {args.corpus!r} and a {args.tokenizer} tokenizer ...", file=sys.stderr)
     data = api.prepare_data(args.corpus, args.tokenizer, args.vocab, seed=args.seed, size=args.size, text=text)
@@ -116,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--sample-prompt", default="\n")
     train.add_argument("--sample-tokens", type=int, default=80)
     train.add_argument("--name", help="model name in its card (default: the folder name)")
+    train.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
     train.add_argument("--out", required=True, help="checkpoint folder to write")
     train.set_defaults(run=_train)
 

@@ -28,7 +28,7 @@ MIN_CELL_PX = 2  # attention_grid averages positions in blocks below this many p
 TICK_LIMIT = 48  # most tick labels on one heatmap axis
 GRID_TICK_LIMIT = 24  # attention_grid shows token ticks only up to this many positions
 MIN_LINE_WEIGHT = 0.02  # head_view skips fainter lines
-# head_view weight bands (low, high, line width, opacity); strongest first: it carries the legend.
+# head_view weight bands (low, high, line width, opacity), strongest first.
 LINE_BANDS = ((0.5, np.inf, 5.0, 0.9), (0.15, 0.5, 3.0, 0.55), (MIN_LINE_WEIGHT, 0.15, 1.2, 0.25))
 DEFAULT_NOTE = "{total} shown as {shown}"  # title note when a matrix was reduced
 
@@ -258,7 +258,8 @@ def attention_grid(
     are averaged in blocks when a cell would be under `MIN_CELL_PX` pixels wide: such cells
     cannot be hovered, yet cost payload and time. `head_names` replaces the column names
     "H0", "H1", ... (e.g. ["mean"] for patterns averaged over heads, shape (L, 1, T, T));
-    `cell_px` sets the approximate subplot size (default: the grid fills ~1000 px)."""
+    `cell_px` sets the approximate subplot size (default: the grid fills ~1000 px); token ticks
+    are then shown only if each gets ≥ 14 px."""
     p = _array(patterns, 4, "patterns")  # (L, H, Tq, Tk)
     n_layers, n_heads, tq, tk = p.shape
     keys = _check_len(tokens, tk, "patterns' key axis")
@@ -273,7 +274,8 @@ def attention_grid(
         title = _with_note(title, note, (tq, tk), p.shape[-2:])
     x_cats, x_ticks = _positions(keys, factor)
     y_cats, y_ticks = _positions(queries, factor)
-    tick_limit = GRID_TICK_LIMIT if max(tq, tk) <= GRID_TICK_LIMIT else 0
+    most_ticks = GRID_TICK_LIMIT if cell_px is None else min(GRID_TICK_LIMIT, cell // 14)  # ≥ 14 px a label
+    tick_limit = most_ticks if max(tq, tk) <= most_ticks else 0
 
     title_px = 26
     height = 90 + n_layers * (cell + title_px)
@@ -344,14 +346,16 @@ def head_view(
         weights = np.nan_to_num(p[h])  # (T, T)
         if focus is not None:
             weights = np.where(np.arange(tq)[:, None] == focus, weights, 0)
-        for band, (low, high, width, opacity) in enumerate(LINE_BANDS):
-            qi, kj = np.nonzero((weights >= low) & (weights < high))
+        bands = [np.nonzero((weights >= low) & (weights < high)) for low, high, _, _ in LINE_BANDS]
+        # The legend entry sits on the strongest band with lines: plotly lists no empty trace.
+        legend_band = next((b for b, (qi, _) in enumerate(bands) if qi.size), 0)
+        for band, ((qi, kj), (_, _, width, opacity)) in enumerate(zip(bands, LINE_BANDS, strict=True)):
             xs = np.tile(np.array([0, 1, np.nan], dtype=np.float32), qi.size)  # (3n,) from, to, gap
             ys = np.empty(3 * qi.size, dtype=np.float32)
             ys[0::3], ys[1::3], ys[2::3] = qi, kj, np.nan
             traces.append(dict(
                 type="scatter", x=xs, y=ys, mode="lines", name=f"{_escape(head_label)} {h}",
-                legendgroup=f"head{h}", showlegend=band == 0, hoverinfo="skip", opacity=opacity,
+                legendgroup=f"head{h}", showlegend=band == legend_band, hoverinfo="skip", opacity=opacity,
                 line=dict(width=width, color=HEAD_COLOURS[h % len(HEAD_COLOURS)]),
             ))
     text = [_escape(t) for t in labels]

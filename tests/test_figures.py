@@ -156,13 +156,15 @@ def test_fast_to_json_equals_plotlys_to_json(name):
 
 def test_grid_head_names_and_cell_size_for_head_averages():
     mean = causal_patterns(3, 4).mean(axis=1, keepdims=True)  # (L, 1, T, T)
-    fig = F.attention_grid(mean, TOKENS, head_names=["mean"], layer_label="Layer", cell_px=120)
+    fig = F.attention_grid(mean, TOKENS, head_names=["mean"], layer_label="Layer", cell_px=100)
     assert [trace.name for trace in fig.data] == ["L0 mean", "L1 mean", "L2 mean"]
     assert [a.text for a in fig.layout.annotations] == ["L0 mean", "L1 mean", "L2 mean"]
     assert fig.data[1].hovertemplate.startswith("Layer 1 · mean<br>")
     assert fig.layout.height < F.attention_grid(mean, TOKENS).layout.height  # smaller cells
     with pytest.raises(ValueError, match="head axis"):
         F.attention_grid(mean, TOKENS, head_names=["a", "b"])
+    assert fig.layout.xaxis.showticklabels is False  # 8 labels on a 100 px square would overlap
+    assert list(F.attention_grid(mean, TOKENS, cell_px=8 * 14).layout.xaxis.ticktext) == TOKENS
 
 
 def test_grid_has_one_heatmap_per_layer_and_head_on_one_colour_scale():
@@ -252,6 +254,16 @@ def test_head_view_focus_and_head_selection():
     assert {name for _, _, name in drawn} <= {"Head 1", "Head 3"}
     with pytest.raises(ValueError, match="focus"):
         F.head_view(patterns, TOKENS, focus=T)
+
+
+def test_head_view_lists_every_head_in_the_legend_even_without_strong_lines():
+    p = np.zeros((2, 3, 3), dtype=np.float32)
+    p[:, :, 0] = 1.0  # head 0: strong lines only
+    p[1] = np.tril(np.full((3, 3), 0.3, dtype=np.float32))  # head 1: middle band only
+    fig = F.head_view(p, ["a", "b", "c"])
+    shown = [trace for trace in fig.data if trace.showlegend is True]
+    assert [trace.name for trace in shown] == ["Head 0", "Head 1"]
+    assert all(np.asarray(trace.y).size for trace in shown)  # plotly drops empty traces from the legend
 
 
 def test_head_view_token_markers_show_the_tokens_on_both_sides():

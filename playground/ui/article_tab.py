@@ -24,7 +24,8 @@ add(
         "Each box below repairs one more problem. Press"
         " **Run**: the real loss appears epoch by epoch next to "
         "the article's printed numbers, and the findings underneath are measured from that run. "
-        "A run trains a ~45-million-parameter model on the CPU: expect 10–60 seconds.",
+        "A run trains the full-size model on the CPU: from a few seconds to a few minutes, depending on "
+        "the fixes and how busy the machine is.",
         "lab_fixes": "Fixes (all off = the article's code)",
         "lab_fix_batch_first": "batch_first=True (the data is (batch, sequence))",
         "lab_fix_causal_mask": "causal mask in the decoder",
@@ -106,7 +107,8 @@ add(
         "这里只做了最少的修复（定义最大长度和词表大小，位置"
         "编码在词元轴上切片）。下面每个勾选框再修好一个问题。"
         "按 **运行**：真实的损失逐轮出现在文章印出的数字旁边，下方的结论都由这次运行测得。"
-        "一次运行要在 CPU 上训练约 4500 万参数的模型：大约需要 10–60 秒。",
+        "一次运行要在 CPU 上训练完整大小的模型：从几秒到几分钟不等，"
+        "取决于所选修复和机器的繁忙程度。",
         "lab_fixes": "修复（全不选 = 文章的代码）",
         "lab_fix_batch_first": "batch_first=True（数据是 (批, 序列)）",
         "lab_fix_causal_mask": "解码器加因果掩码",
@@ -272,7 +274,7 @@ def on_run(batch_first: bool, causal_mask: bool, shift_targets: bool, source_pos
             progress = text("lab_progress", lang, epoch=ep.epoch, epochs=ep.epochs, loss=f"{ep.loss:.4f}",
                             elapsed=f"{ep.elapsed:.0f}")
             yield loss_figure(losses, label, previous, lang), progress, previous
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, RuntimeError) as err:
         raise gr.Error(str(err)) from None
     current = {"setting": setting, "losses": list(result.losses)}
     yield loss_figure(result.losses, label, previous, lang), findings(result, lang, previous), current
