@@ -884,12 +884,13 @@ def lab_losses(
     if reference is not None:
         shapes.append(dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=reference, y1=reference,
                            line=dict(color="#666666", width=2, dash="dot")))
-        notes.append(dict(text=f"{_escape(reference_label)} = {reference:.2f}", xref="paper", x=0.01,
-                          yref="y", y=reference, xanchor="left", yanchor="bottom", showarrow=False,
+        notes.append(dict(text=f"{_escape(reference_label)} = {reference:.2f}", xref="paper", x=0.99,
+                          yref="y", y=reference, xanchor="right", yanchor="bottom", showarrow=False,
                           font=dict(color="#444444")))
     return _figure(traces, _layout(
         title, height=460, shapes=shapes, annotations=notes,
         xaxis=dict(title=dict(text=_escape(xlabel)), dtick=1),
         yaxis=dict(title=dict(text=_escape(ylabel)), rangemode="tozero"),
-        legend=dict(x=1, xanchor="right", y=0.9, yanchor="top", bgcolor="rgba(255,255,255,0.8)"),
+        legend=dict(x=0.99, xanchor="right", y=0.75, yanchor="top", bgcolor="rgba(255,255,255,0.85)",
+                    font=dict(size=15)),
     ))

@@ -247,7 +247,7 @@ ANSWERS = {
     "copy": ("=", lambda s: s),
     "reverse": ("=", lambda s: s[::-1]),
     "sort": ("=", lambda s: "".join(sorted(s))),
-    "induction": ("|", lambda s: s),
+    "induction": ("|", lambda s: "|".join([s] * 3)),
 }
 
 
@@ -258,7 +258,7 @@ def test_every_task_line_is_correct(task):
     lines = text.split("\n")
     assert text.endswith("\n") and lines[-1] == "" and len(lines) == 2_001
     for line in lines[:-1]:
-        question, result = line.split(sep)
+        question, result = line.split(sep, 1)
         assert result == answer(question)
         assert question.isdigit() if sep == "=" else question.isalpha() and question.islower()
 
@@ -274,7 +274,7 @@ def test_task_lengths_are_configurable(task):
 def test_default_lengths_suit_each_task():
     induction = {len(x.split("|")[0]) for x in task_lines("induction", 2_000, 0).splitlines()}
     digits = {len(x.split("=")[0]) for x in task_lines("reverse", 2_000, 0).splitlines()}
-    assert min(induction) == 10 and max(induction) == 30
+    assert min(induction) == 4 and max(induction) == 16
     assert min(digits) == 3 and max(digits) == 8
 
 

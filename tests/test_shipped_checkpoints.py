@@ -53,7 +53,7 @@ def test_the_induction_model_has_a_measurable_induction_head():
 
 def test_the_sort_model_sorts_fresh_digit_strings():
     bundle = api.load_model("sort")
-    problems = load_corpus("sort", seed=FRESH_SEED, size=2000).val.splitlines()[:40]
+    problems = load_corpus("sort", seed=FRESH_SEED, size=20_000).val.splitlines()[:40]
     correct = 0
     for line in problems:
         question, answer = line.split("=")

@@ -119,3 +119,11 @@ def test_run_handler_streams_every_epoch_then_findings(monkeypatch):
     # a second run draws the first one as "previous run"
     fig2, _, _ = list(article_tab.on_run(True, True, True, True, True, 0, state))[-1]
     assert any("previous run" in trace.name for trace in fig2.data)
+
+
+def test_findings_name_the_one_fix_that_changed_since_the_previous_run():
+    previous = {"setting": "article's code", "losses": [10.0] * 9 + [4.26], "copy": "0%",
+                "fixes": vars(lab.LabFixes()).copy()}
+    result = fake_result(fixes=lab.LabFixes(decoder_layers_2=True), copy_accuracy=1.0)
+    text = article_tab.findings(result, "en", previous)
+    assert "Only `decoder_layers_2` changed" in text and "4.2600 → 4.0000" in text and "0% → 100%" in text

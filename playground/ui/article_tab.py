@@ -99,6 +99,8 @@ add(
         "lab_find_setup": "7. **Setup:** {decoder_layers} decoder layers, {params} parameters, {seconds} s "
         "for {epochs} epochs on this machine.",
         "lab_find_previous": "**Previous run** ({setting}): epoch {epochs} loss {last}.",
+        "lab_find_one_change": "**Only `{fix}` changed** since then: epoch-{epochs} loss {before} → {after}, "
+        "copy probe {before_copy} → {after_copy}.",
     },
     zh={
         "lab_what": "**我在看什么？** 文章第 5 节用 PyTorch 的编码器-解码"
@@ -180,6 +182,8 @@ add(
         "，{params} 个参数，在这台机器上 {epochs} 轮用时 "
         "{seconds} 秒。",
         "lab_find_previous": "**上次运行**（{setting}）：第 {epochs} 轮损失 {last}。",
+        "lab_find_one_change": "**与上次相比只改了 `{fix}`**：第 {epochs} 轮损失 {before} → {after}，"
+        "复制测试 {before_copy} → {after_copy}。",
     },
 )
 
@@ -247,6 +251,12 @@ def findings(result: lab.LabResult, lang: str, previous: dict | None = None) -> 
         lines.append(text("lab_find_previous", lang, setting=previous["setting"],
                           epochs=len(previous["losses"]),
                           last=f"{previous['losses'][-1]:.4f}"))
+        changed = [n for n in FIX_NAMES if previous.get("fixes", {}).get(n) is not getattr(result.fixes, n)]
+        if len(changed) == 1 and len(previous["losses"]) == result.epochs:
+            lines.append(text("lab_find_one_change", lang, fix=changed[0], epochs=result.epochs,
+                              before=f"{previous['losses'][-1]:.4f}", after=f"{last:.4f}",
+                              before_copy=previous.get("copy", "?"),
+                              after_copy=f"{result.copy_accuracy:.0%}"))
     return "\n".join(lines)
 
 
@@ -276,7 +286,8 @@ def on_run(batch_first: bool, causal_mask: bool, shift_targets: bool, source_pos
             yield loss_figure(losses, label, previous, lang), progress, previous
     except (ValueError, TypeError, RuntimeError) as err:
         raise gr.Error(str(err)) from None
-    current = {"setting": setting, "losses": list(result.losses)}
+    current = {"setting": setting, "losses": list(result.losses), "fixes": vars(fixes).copy(),
+               "copy": f"{result.copy_accuracy:.0%}"}
     yield loss_figure(result.losses, label, previous, lang), findings(result, lang, previous), current
 
 
