@@ -78,7 +78,7 @@ class ModelConfig:
         per_block = 2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * m + m) + (m * d + d)
         return self.d_vocab * d + self.n_ctx * d + self.n_layers * per_block + 2 * d
 
-    def replace(self, **changes: Any) -> "ModelConfig":
+    def replace(self, **changes: Any) -> ModelConfig:
         return dataclasses.replace(self, **changes)
 
     # --- GPT-2 (Hugging Face) config.json keys -------------------------------------------
@@ -106,7 +106,7 @@ class ModelConfig:
         }
 
     @classmethod
-    def from_gpt2_dict(cls, cfg: dict[str, Any]) -> "ModelConfig":
+    def from_gpt2_dict(cls, cfg: dict[str, Any]) -> ModelConfig:
         """Read a GPT-2 config.json; refuse features our architecture does not implement."""
         if cfg.get("model_type", "gpt2") != "gpt2":
             raise ConfigError(
@@ -172,7 +172,7 @@ class TrainConfig:
         _check_int("sample_interval", self.sample_interval, 0, 100_000)
         _check_int("seed", self.seed, 0, 2**31 - 1)
 
-    def replace(self, **changes: Any) -> "TrainConfig":
+    def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
 

@@ -46,9 +46,10 @@ _TASKS = {
     "copy": (string.digits, "=", lambda s: s, (3, 8)),
     "reverse": (string.digits, "=", lambda s: s[::-1], (3, 8)),
     "sort": (string.digits, "=", lambda s: "".join(sorted(s)), (3, 8)),
-    # four copies: more of each line is predictable by looking back, so induction heads form
-    # within ~1,000 steps instead of staying on the plateau (measured; two copies did not)
-    "induction": (string.ascii_lowercase, "|", lambda s: "|".join([s] * 3), (4, 16)),
+    # Four copies with no separator: only "find the earlier copy of this token and read what came
+    # next" predicts them (a '|' would let a head count from the separator instead), and four copies
+    # give enough signal that induction heads form within ~1,000 steps (measured; two did not).
+    "induction": (string.ascii_lowercase, "", lambda s: s * 3, (4, 16)),
 }
 DESCRIPTIONS = {
     "stories": "Animal stories in English and Chinese, alternating story by story",
@@ -57,7 +58,7 @@ DESCRIPTIONS = {
     "copy": "Digit strings copied after '=': 40183=40183",
     "reverse": "Digit strings reversed after '=': 40183=38104",
     "sort": "Digit strings sorted after '=': 40183=01348",
-    "induction": "Random letters repeated after '|' (where induction heads form): qxbf|qxbf|qxbf|qxbf",
+    "induction": "Random letters repeated four times (where induction heads form): qxbfqxbfqxbfqxbf",
 }
 
 

@@ -137,7 +137,7 @@ class ActivationCache:
 
 
 def run_with_cache(
-    model: "TinyGPT",
+    model: TinyGPT,
     ids,
     names: Iterable[str] | None = None,
     kv_cache=None,

@@ -89,7 +89,7 @@ class BatchSampler:
         windows = self.ids[starts.unsqueeze(1) + self.offsets]  # (B, T+1)
         return windows[:, :-1], windows[:, 1:]
 
-    def __iter__(self) -> "BatchSampler":
+    def __iter__(self) -> BatchSampler:
         return self
 
 

@@ -57,7 +57,9 @@ def test_missing_gpt2_key_is_named():
         ModelConfig.from_gpt2_dict(d)
 
 
-@pytest.mark.parametrize("changes,field", [(dict(steps=0), "steps"), (dict(lr=0), "lr"), (dict(batch_size=10**6), "batch_size")])
+@pytest.mark.parametrize(
+    "changes,field", [(dict(steps=0), "steps"), (dict(lr=0), "lr"), (dict(batch_size=10**6), "batch_size")]
+)
 def test_bad_train_config_names_field(changes, field):
     with pytest.raises(ConfigError, match=field):
         TrainConfig(**changes)

@@ -247,8 +247,13 @@ ANSWERS = {
     "copy": ("=", lambda s: s),
     "reverse": ("=", lambda s: s[::-1]),
     "sort": ("=", lambda s: "".join(sorted(s))),
-    "induction": ("|", lambda s: "|".join([s] * 3)),
 }
+
+
+def test_induction_lines_are_one_random_string_four_times():
+    for line in task_lines("induction", 2_000, seed=0).splitlines():
+        piece = line[: len(line) // 4]
+        assert line == piece * 4 and piece.isalpha() and piece.islower() and 4 <= len(piece) <= 16
 
 
 @pytest.mark.parametrize("task", ANSWERS)
@@ -272,7 +277,7 @@ def test_task_lengths_are_configurable(task):
 
 
 def test_default_lengths_suit_each_task():
-    induction = {len(x.split("|")[0]) for x in task_lines("induction", 2_000, 0).splitlines()}
+    induction = {len(x) // 4 for x in task_lines("induction", 2_000, 0).splitlines()}
     digits = {len(x.split("=")[0]) for x in task_lines("reverse", 2_000, 0).splitlines()}
     assert min(induction) == 4 and max(induction) == 16
     assert min(digits) == 3 and max(digits) == 8
