@@ -108,9 +108,9 @@ def test_char_tokens_are_single_characters_and_unseen_ones_are_bytes(toks):
     assert tok.vocab_size == 256 + len(set(TRAIN_TEXT))
 
 
-def test_char_ignores_vocab_size_within_range():
-    tok = Tokenizer.train("char", "abcab", vocab_size=2)
-    assert tok.vocab_size == 256 + 3
+def test_char_vocab_is_alphabet_plus_byte_tokens_whenever_they_fit():
+    for vocab_size in (259, 512, 4096):
+        assert Tokenizer.train("char", "abcab", vocab_size=vocab_size).vocab_size == 256 + 3
 
 
 def test_encode_ids_in_pieces_matches_one_encode(toks, monkeypatch):
@@ -353,3 +353,20 @@ def test_views_and_encodings_are_immutable_values(toks):
     assert isinstance(enc.tokens[0], TokenView) and enc == toks["char"].encode("ab")
     with pytest.raises(AttributeError):
         enc.tokens[0].id = 5
+
+
+def test_compact_char_tokenizer_has_no_byte_tokens_and_marks_unseen_characters_unknown(tmp_path):
+    """vocab_size below alphabet + 256 drops the byte tokens (for algorithmic tasks)."""
+    tok = Tokenizer.train("char", "abcabc=\n", vocab_size=16)
+    assert tok.vocab_size == 6  # a b c = \n [UNK]
+    enc = tok.encode("ab狗c")
+    assert [t.display for t in enc.tokens] == ["a", "b", "[UNK]", "c"]
+    assert enc.tokens[2].text == "狗" and tok.decode(enc.ids) == "ab[UNK]c"
+    path = tmp_path / "tokenizer.json"
+    tok.save(path)
+    assert Tokenizer.from_file(path).kind == "char"
+
+
+def test_compact_char_tokenizer_needs_room_for_the_alphabet():
+    with pytest.raises(TokenizerError, match="vocab_size >= 4"):
+        Tokenizer.train("char", "abc", vocab_size=3)
