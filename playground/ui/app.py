@@ -14,6 +14,7 @@ import gradio as gr
 import torch
 
 from .. import api
+from ..checkpoint import MAX_UPLOAD_ZIP_BYTES
 from . import article_tab, attention_tab, embeddings_tab, generate_tab, tokens_tab, train_tab, worked_tab
 from .i18n import add, i18n, t
 from .state import model_choices
@@ -109,5 +110,5 @@ def launch_kwargs() -> dict:
         i18n=i18n(),
         css_paths=[CSS_PATH] if CSS_PATH.exists() else None,
         enable_monitoring=False,
-        max_file_size="50mb",
+        max_file_size=MAX_UPLOAD_ZIP_BYTES,  # the largest checkpoint zip we accept
     )
