@@ -236,6 +236,11 @@ def attention_heatmap(
     ))
 
 
+def grid_tick_limit(cell_px: int | None = None) -> int:
+    """Most token labels an `attention_grid` subplot shows: GRID_TICK_LIMIT, or ≥ 14 px per label."""
+    return GRID_TICK_LIMIT if cell_px is None else min(GRID_TICK_LIMIT, int(cell_px) // 14)
+
+
 def attention_grid(
     patterns,
     tokens: Sequence[str],
@@ -274,7 +279,7 @@ def attention_grid(
         title = _with_note(title, note, (tq, tk), p.shape[-2:])
     x_cats, x_ticks = _positions(keys, factor)
     y_cats, y_ticks = _positions(queries, factor)
-    most_ticks = GRID_TICK_LIMIT if cell_px is None else min(GRID_TICK_LIMIT, cell // 14)  # ≥ 14 px a label
+    most_ticks = grid_tick_limit(cell_px)
     tick_limit = most_ticks if max(tq, tk) <= most_ticks else 0
 
     title_px = 26

@@ -76,7 +76,8 @@ def test_every_axis_is_labelled_with_the_tokens(inspected):
     labels = escaped([tok.display for tok in result.tokens])
     assert list(big.layout.xaxis.ticktext) == labels and list(big.layout.yaxis.ticktext) == labels
     assert big.data[0].z.shape == (len(labels), len(labels))
-    if len(labels) <= figures.GRID_TICK_LIMIT:
+    n_heads = result.cache.pattern(0).shape[0]
+    if len(labels) <= figures.grid_tick_limit(tab.grid_cell_px(n_heads)):
         assert list(grid.layout.xaxis.ticktext) == labels
     token_marks = next(trace for trace in head_view.data if trace.name == "tokens")
     assert list(token_marks.text) == labels + labels

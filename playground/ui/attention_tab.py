@@ -188,6 +188,11 @@ def make_view(result: api.Inspection, previous: dict | None = None) -> dict:
     return view
 
 
+def grid_cell_px(n_heads: int) -> int:
+    """Thumbnail size: the grid shares its row with the enlarged head."""
+    return min(300, GRID_WIDTH_PX // n_heads)
+
+
 def _clamp(value, n: int) -> int:
     try:
         return min(max(int(value), 0), n - 1)
@@ -221,7 +226,7 @@ def grid_figure(view: dict, average: bool, lang: str = "en"):
             title=text("att_grid_mean_title", lang, n=n_heads), cell_px=min(300, GRID_WIDTH_PX // 2),
             layer_label=text("att_layer", lang), **words)
     return figures.attention_grid(
-        p, view["labels"], title=text("att_grid_title", lang), cell_px=min(300, GRID_WIDTH_PX // n_heads),
+        p, view["labels"], title=text("att_grid_title", lang), cell_px=grid_cell_px(n_heads),
         layer_label=text("att_layer", lang), head_label=text("att_head", lang), **words)
 
 

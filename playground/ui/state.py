@@ -1,20 +1,123 @@
-"""Which model a request means. Shared read-only models are cached once per process."""
+"""Which model a request means. Shared read-only models are cached once per process; a user's
+own model ("My model", trained or uploaded in the Train tab) lives in a session-keyed registry
+with an idle timeout (playground.sessions), never in gr.State.
+
+Every inspection tab resolves the picker through `get_bundle(name, session)`. "My model" needs
+the session: pass the handler's `gr.Request` (or its session_hash); without one, the request
+of the event being processed is used, so existing callers work unchanged.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+
 from .. import api
+from ..sessions import SessionError, SessionRegistry
+
+MY_MODEL = "My model"
+MODEL_SLOT = "my_model"
+SESSION_TTL = float(os.environ.get("PLAYGROUND_SESSION_TTL", 30 * 60))  # seconds idle before freeing
+LOCAL_SESSION = "local"  # handlers called outside a request (tests, notebooks)
+
+REGISTRY = SessionRegistry(ttl=SESSION_TTL)
 
 
-def model_choices() -> list[str]:
-    """Names for the model picker: the shipped checkpoints, or the random demo model."""
-    return api.builtin_names() or [api.DEMO_MODEL]
+@dataclass
+class MyModel:
+    """A session's own model and its summary; `close()` deletes its temp folder (zip exports)."""
+
+    bundle: api.ModelBundle
+    info: dict = field(default_factory=dict)  # source, steps, corpus, losses... for display
+    workdir: Path | None = None
+
+    def folder(self) -> Path:
+        if self.workdir is None:
+            self.workdir = Path(tempfile.mkdtemp(prefix="playground-session-"))
+        return self.workdir
+
+    def close(self) -> None:
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
 
 
-def get_bundle(name: str | None) -> api.ModelBundle:
-    """The model called `name` (default: the first choice); unknown names list the valid ones."""
+def session_of(request=None) -> str:
+    """The session id of `request` (a gr.Request or a string); the current event's request
+    when None; LOCAL_SESSION outside any request."""
+    if isinstance(request, str) and request:
+        return request
+    if request is None:
+        request = _current_request()
+    key = getattr(request, "session_hash", None) if request is not None else None
+    return key or LOCAL_SESSION
+
+
+def _current_request():
+    try:
+        from gradio.context import LocalContext
+
+        return LocalContext.request.get(None)
+    except (ImportError, AttributeError, LookupError):
+        return None
+
+
+def model_choices(session=None) -> list[str]:
+    """Names for the model picker: the shipped checkpoints (or the random demo model), plus
+    "My model" when `session` (a gr.Request or id) has one."""
+    names = api.builtin_names() or [api.DEMO_MODEL]
+    if session is not None and REGISTRY.has(session_of(session), MODEL_SLOT):
+        names = [*names, MY_MODEL]
+    return names
+
+
+def picker_update(session, select: bool = False):
+    """A gr.update for the picker with this session's choices (optionally selecting My model)."""
+    choices = model_choices(session)
+    return gr.update(choices=choices, value=MY_MODEL) if select else gr.update(choices=choices)
+
+
+def get_bundle(name: str | None, session=None) -> api.ModelBundle:
+    """The model called `name` (default: the first choice); unknown names list the valid ones.
+
+    "My model" resolves only for the session that trained or uploaded it."""
     name = name or model_choices()[0]
+    if name == MY_MODEL:
+        return get_my_model(session).bundle
     if name == api.DEMO_MODEL:
         return api.demo_model()
     if name not in api.builtin_names():
         raise api.PlaygroundError(f"unknown model {name!r}; choose one of {model_choices()}")
     return api.load_model(name)
+
+
+def get_my_model(session=None) -> MyModel:
+    """This session's MyModel, or a PlaygroundError saying there is none (or it expired)."""
+    key = session_of(session)
+    try:
+        return REGISTRY.get(key, MODEL_SLOT, what=f'"{MY_MODEL}"')
+    except SessionError as err:
+        raise api.PlaygroundError(
+            f"{err}. \"{MY_MODEL}\" is the model trained or uploaded in the Train tab of this browser "
+            "session; each user sees only their own"
+        ) from None
+
+
+def set_my_model(session, bundle: api.ModelBundle, info: dict | None = None) -> MyModel:
+    """Make `bundle` this session's "My model" (replacing and freeing the previous one)."""
+    bundle.name = MY_MODEL
+    mine = MyModel(bundle, dict(info or {}))
+    REGISTRY.put(session_of(session), MODEL_SLOT, mine)
+    return mine
+
+
+def forget_session(request: gr.Request) -> None:
+    """demo.unload handler: the tab closed, free the session's objects now."""
+    key = getattr(request, "session_hash", None)
+    if key:
+        REGISTRY.drop(key)

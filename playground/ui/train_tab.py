@@ -1,7 +1,783 @@
-"""Placeholder: replaced by the train tab's real module (work in progress)."""
+"""The Train tab: train a small GPT in the browser and watch the loss fall and the heads form
+(endpoint /train, streaming). The result becomes "My model" in the picker for this session only.
+
+The handler `on_train` only consumes `training.train_steps`: it yields a UI update at most every
+UPDATE_INTERVAL seconds (so drawing never slows training), stops between steps when the Stop
+button sets the session's flag, and registers the model at its last completed step whatever
+ends the run (finished, stopped, time limit, or the event cancelled). Runs share one queue
+(`concurrency_id="train"`, one at a time), so other users see their place in the queue.
+The model lives in the session registry (state.py), never in gr.State.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import html
+import math
+import os
+import re
+import threading
+import time
 
 import gradio as gr
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from gradio.components.plot import PlotData
+
+from .. import api, figures
+from ..checkpoint import CheckpointError, export_zip, load_checkpoint, save_checkpoint
+from ..config import ConfigError, ModelConfig, TrainConfig
+from ..corpora import CORPUS_NAMES, load_corpus, read_text_file, user_corpus
+from ..tokenizer import KINDS
+from ..training import train_steps
+from .i18n import add, language, t, text
+from .state import MY_MODEL, REGISTRY, SESSION_TTL, get_my_model, picker_update, session_of, set_my_model
+
+# ---------------------------------------------------------------- limits of a shared 2-CPU Space
+MAX_PARAMS = int(os.environ.get("PLAYGROUND_MAX_PARAMS", 3_000_000))
+MAX_STEPS = int(os.environ.get("PLAYGROUND_MAX_STEPS", 3000))
+MAX_SECONDS = float(os.environ.get("PLAYGROUND_MAX_TRAIN_SECONDS", 300))
+MAX_BATCH = 64
+MAX_CTX = 256
+MAX_UPLOAD_PARAMS = 20_000_000  # an uploaded model stays in memory for the session
+# torch threads while training. One by default: with other work on a 2-core machine, 2 OpenMP
+# threads trained 10-50x *slower* than 1 (measured: 1,070 vs 55,850 tokens/s for the tiny preset),
+# and on a Space the other core serves everyone else's requests.
+TRAIN_THREADS = int(os.environ.get("PLAYGROUND_TRAIN_THREADS", 1))
+
+UPDATE_INTERVAL = 0.5  # seconds between UI updates while training (at most ~2 per second)
+MAX_CURVE_POINTS = 600  # the train-loss line is thinned to this many points
+N_SNAPSHOTS = 10  # probe attention snapshots per run (plus step 0)
+PROBE_MAX_TOKENS = 40
+BUILTIN_SIZE = 400_000  # bytes of a built-in corpus used for UI training (CLI default: 2 MB)
+MY_TEXT = "my text"  # corpus choice: the pasted text or uploaded .txt
+STOP_SLOT, VIEW_SLOT = "train_stop", "train_view"
+DEFAULT_PROBE = "The dog saw the cat. The dog ran to the cat."
+
+PRESETS = {
+    "tiny": dict(corpus="stories-en", tokenizer="char", vocab=512, layers=2, heads=2, d_model=64, n_ctx=64,
+                 steps=500, batch=16, lr=3e-3),
+    "small": dict(corpus="stories-en", tokenizer="bpe", vocab=512, layers=4, heads=4, d_model=128, n_ctx=128,
+                  steps=1000, batch=16, lr=2e-3),
+}
+PRESET_FIELDS = ("corpus", "tokenizer", "vocab", "layers", "heads", "d_model", "n_ctx", "steps", "batch", "lr")
+
+add(
+    en={
+        "train_what": "**What am I looking at?** Here you train a small GPT from scratch. It reads the corpus "
+        "and, at every *step*, guesses each next token of a batch of text windows; the *loss* measures how "
+        "wrong the guesses were (cross-entropy: the average of −ln p(correct token)). An untrained model "
+        "guesses uniformly, so its loss starts near **ln(vocabulary size)** — e.g. ln 512 ≈ 6.2 — and falls "
+        "as it learns. *Train* loss is measured on the batches it learns from, *validation* loss on text "
+        "it never trains on: if validation stops falling while train keeps going down, the model is "
+        "memorising. Below, scrub through training time to watch the attention heads form on a probe text.",
+        "train_presets": "Presets",
+        "train_preset_tiny": "tiny, ~30 s",
+        "train_preset_small": "small, ~2 min",
+        "train_data": "### 1 · Data",
+        "train_corpus": "Corpus",
+        "train_corpus_info": "Built-in corpora are generated; choose “my text” to use the text or file below",
+        "train_text": "Your text (for “my text”, at least 200 characters)",
+        "train_file": "…or a .txt file",
+        "train_tokenizer": "Tokenizer",
+        "train_vocab": "Vocabulary size (most tokens)",
+        "train_model_size": "### 2 · Model size",
+        "train_layers": "Layers",
+        "train_heads": "Heads per layer",
+        "train_d_model": "Width d_model",
+        "train_n_ctx": "Context (tokens)",
+        "train_params": "**{n:,} parameters** (with a vocabulary of {vocab}) · limit {limit:,}",
+        "train_params_over": "⚠️ **{n:,} parameters**: over the limit of {limit:,} on this shared server — "
+        "make the model smaller",
+        "train_params_bad": "⚠️ {error}",
+        "train_run": "### 3 · Training",
+        "train_steps": "Steps",
+        "train_batch": "Batch size",
+        "train_lr": "Learning rate",
+        "train_seed": "Seed",
+        "train_probe": "Probe text (its attention is photographed during training)",
+        "train_continue": "Continue training My model (keeps its size and tokenizer)",
+        "train_start": "Start training",
+        "train_stop": "Stop",
+        "train_status_idle": "Press **Start training**. Limits on this shared server: {params:,} parameters, "
+        "{steps:,} steps, {minutes:g} minutes per run, one run at a time (others wait in a queue).",
+        "train_status": "Step {step:,} / {steps:,} · loss {loss:.3f}{val} · {tps:,.0f} tokens/s · "
+        "{elapsed:.0f} s elapsed · about {eta:.0f} s left",
+        "train_val": " · validation {val:.3f}",
+        "train_start_note": "Start: loss ≈ ln({vocab}) = {ln:.2f} (a uniform guess over {vocab} tokens)",
+        "train_preparing": "Preparing the corpus and training a {kind} tokenizer…",
+        "train_done": "✅ Finished {step:,} steps in {elapsed:.0f} s. It is now **My model** in the picker "
+        "at the top: every tab can inspect it.",
+        "train_stopped": "⏹ Stopped at step {step:,}. The model is kept as it was after that step: "
+        "**My model** in the picker.",
+        "train_time_up": "⏱ Reached the {minutes:g}-minute limit at step {step:,}; the model is kept as "
+        "**My model**.",
+        "train_loss_title": "Loss (lower is better)",
+        "train_step_word": "step",
+        "train_loss_word": "loss",
+        "train_train_word": "train",
+        "train_val_word": "validation",
+        "train_loss_label": "Loss curve",
+        "train_sample": "Sample from the model (every few steps)",
+        "train_snapshots": "### 4 · Watch the heads form",
+        "train_snap_what": "**What am I looking at?** The attention of every head on the probe text, "
+        "photographed during training. At step 0 the heads look almost evenly at every earlier token; "
+        "as the loss falls they specialise — looking at the previous token, the start, or an earlier copy "
+        "of the same word. Drag the slider to move through training time.",
+        "train_snap_slider": "Snapshot (training time)",
+        "train_snap_title": "Step {step}: every layer × head",
+        "train_before": "Before (step 0)",
+        "train_after": "After (step {step})",
+        "train_before_label": "Before training",
+        "train_after_label": "After training",
+        "train_layer_word": "Layer",
+        "train_head_word": "Head",
+        "train_my_model": "### 5 · My model",
+        "train_my_what": "Your trained model is yours only: other users never see it, and it is forgotten "
+        f"after {SESSION_TTL / 60:g} minutes without use. Download it as a .zip (a GPT-2 checkpoint folder: "
+        "config.json, model.safetensors, tokenizer.json) or upload such a zip to inspect it or keep "
+        "training it.",
+        "train_my_none": "No model of yours yet.",
+        "train_my_info": "**My model**: {source} · {layers} layers × {heads} heads · d_model {d_model} · "
+        "context {n_ctx} · vocabulary {vocab} · {params:,} parameters{extra}",
+        "train_my_trained": "trained {steps:,} steps on “{corpus}”",
+        "train_my_uploaded": "uploaded “{name}”",
+        "train_my_loss": " · val loss {val:.3f}",
+        "train_export": "Prepare download (.zip)",
+        "train_download": "My model (.zip)",
+        "train_upload": "Upload a model .zip",
+        "train_err_steps": "Steps: at most {limit:,} per run on this shared server (asked for {value:,})",
+        "train_err_params": "The model would have {n:,} parameters; the limit on this shared server is "
+        "{limit:,}. Use fewer layers, a smaller width or a smaller vocabulary",
+        "train_err_batch": "Batch size must be from 1 to {limit}",
+        "train_err_ctx": "Context must be from 8 to {limit} tokens",
+        "train_err_time": "Training stopped at the limit of {minutes:g} minutes per run (step {step:,} of "
+        "{steps:,}); the model is kept as My model. Use fewer steps or a smaller model",
+        "train_err_busy": "You already have a training run; stop it or wait for it to finish (one run per user)",
+        "train_err_not_running": "No training run of yours is running",
+        "train_err_no_text": "Choose a corpus, or paste at least 200 characters / upload a .txt file for “my text”",
+        "train_err_upload_params": "That model has {n:,} parameters; uploads are limited to {limit:,}",
+        "train_err_continue_params": "My model has {n:,} parameters; training is limited to {limit:,}",
+        "train_warn_slow": "At this speed {steps:,} steps need about {need:.0f} s; the run will stop at the "
+        "{limit:.0f}-second limit and keep the model",
+    },
+    zh={
+        "train_what": "**我在看什么？** 在这里你从零开始训练一个小型 GPT。它读语料，在每一*步*（step）里猜一批文本"
+        "窗口中每个词元的下一个词元；*损失*（loss）衡量猜得有多错（交叉熵：−ln p(正确词元) 的平均值）。没训练过的模型"
+        "是均匀乱猜的，所以损失从 **ln(词表大小)** 附近开始——例如 ln 512 ≈ 6.2——并随着学习下降。*训练*损失在它"
+        "学习的批次上计算，*验证*损失在它从没训练过的文本上计算：如果验证损失不再下降而训练损失还在下降，模型就"
+        "是在死记硬背。下面可以拖动训练时间，看注意力头如何在一段探针文本上形成。",
+        "train_presets": "预设",
+        "train_preset_tiny": "迷你，约 30 秒",
+        "train_preset_small": "小型，约 2 分钟",
+        "train_data": "### 1 · 数据",
+        "train_corpus": "语料",
+        "train_corpus_info": "内置语料是自动生成的；选择 “my text” 使用下面的文本或文件",
+        "train_text": "你的文本（用于 “my text”，至少 200 个字符）",
+        "train_file": "…或一个 .txt 文件",
+        "train_tokenizer": "分词器",
+        "train_vocab": "词表大小（最多词元数）",
+        "train_model_size": "### 2 · 模型大小",
+        "train_layers": "层数",
+        "train_heads": "每层的头数",
+        "train_d_model": "宽度 d_model",
+        "train_n_ctx": "上下文（词元数）",
+        "train_params": "**{n:,} 个参数**（词表大小 {vocab}）· 上限 {limit:,}",
+        "train_params_over": "⚠️ **{n:,} 个参数**：超过了这台共享服务器的上限 {limit:,}——请把模型调小",
+        "train_params_bad": "⚠️ {error}",
+        "train_run": "### 3 · 训练",
+        "train_steps": "步数",
+        "train_batch": "批大小",
+        "train_lr": "学习率",
+        "train_seed": "随机种子",
+        "train_probe": "探针文本（训练过程中给它的注意力“拍照”）",
+        "train_continue": "继续训练“我的模型”（保留它的大小和分词器）",
+        "train_start": "开始训练",
+        "train_stop": "停止",
+        "train_status_idle": "按 **开始训练**。这台共享服务器的限制：{params:,} 个参数、{steps:,} 步、"
+        "每次 {minutes:g} 分钟，"
+        "同一时间只训练一个（其他人排队等候）。",
+        "train_status": "第 {step:,} / {steps:,} 步 · 损失 {loss:.3f}{val} · 每秒 {tps:,.0f} 个词元 · "
+        "已用 {elapsed:.0f} 秒 · 还需约 {eta:.0f} 秒",
+        "train_val": " · 验证 {val:.3f}",
+        "train_start_note": "开始时：损失 ≈ ln({vocab}) = {ln:.2f}（在 {vocab} 个词元中均匀乱猜）",
+        "train_preparing": "正在准备语料并训练 {kind} 分词器…",
+        "train_done": "✅ 用 {elapsed:.0f} 秒完成了 {step:,} 步。它现在是顶部模型选择器里的 **My model（我的模型）**："
+        "每个标签页都可以分析它。",
+        "train_stopped": "⏹ 在第 {step:,} 步停止。模型保持那一步之后的样子：选择器里的 **My model（我的模型）**。",
+        "train_time_up": "⏱ 在第 {step:,} 步达到 {minutes:g} 分钟的上限；模型保存为 **My model（我的模型）**。",
+        "train_loss_title": "损失（越低越好）",
+        "train_step_word": "步",
+        "train_loss_word": "损失",
+        "train_train_word": "训练",
+        "train_val_word": "验证",
+        "train_loss_label": "损失曲线",
+        "train_sample": "模型的样例输出（每隔几步）",
+        "train_snapshots": "### 4 · 看注意力头如何形成",
+        "train_snap_what": "**我在看什么？** 训练过程中，每个注意力头在探针文本上的注意力“照片”。第 0 步时，"
+        "各个头几乎平均地看前面的每个词元；随着损失下降，它们开始分工——看前一个词元、看开头，或者看同一个词更早"
+        "出现的位置。拖动滑块在训练时间里移动。",
+        "train_snap_slider": "快照（训练时间）",
+        "train_snap_title": "第 {step} 步：每一层 × 每一个头",
+        "train_before": "训练前（第 0 步）",
+        "train_after": "训练后（第 {step} 步）",
+        "train_before_label": "训练前",
+        "train_after_label": "训练后",
+        "train_layer_word": "层",
+        "train_head_word": "头",
+        "train_my_model": "### 5 · 我的模型",
+        "train_my_what": f"你训练的模型只属于你：其他用户看不到它，{SESSION_TTL / 60:g} 分钟不用就会被清除。"
+        "可以把它下载为 .zip（一个 GPT-2 检查点文件夹：config.json、model.safetensors、tokenizer.json），"
+        "或上传这样的 zip 来分析或继续训练。",
+        "train_my_none": "你还没有自己的模型。",
+        "train_my_info": "**我的模型**：{source} · {layers} 层 × {heads} 个头 · d_model {d_model} · 上下文 {n_ctx} · "
+        "词表 {vocab} · {params:,} 个参数{extra}",
+        "train_my_trained": "在“{corpus}”上训练了 {steps:,} 步",
+        "train_my_uploaded": "上传的“{name}”",
+        "train_my_loss": " · 验证损失 {val:.3f}",
+        "train_export": "准备下载（.zip）",
+        "train_download": "我的模型（.zip）",
+        "train_upload": "上传模型 .zip",
+        "train_err_steps": "步数：这台共享服务器每次最多 {limit:,} 步（你要求了 {value:,} 步）",
+        "train_err_params": "模型会有 {n:,} 个参数；这台共享服务器的上限是 {limit:,}。请减少层数、宽度或词表大小",
+        "train_err_batch": "批大小必须在 1 到 {limit} 之间",
+        "train_err_ctx": "上下文必须在 8 到 {limit} 个词元之间",
+        "train_err_time": "训练在每次 {minutes:g} 分钟的上限处停止（第 {step:,} / {steps:,} 步）；"
+        "模型已保存为“我的模型”。请减少步数或把模型调小",
+        "train_err_busy": "你已经有一个训练在运行；请先停止它或等它完成（每人同一时间一个）",
+        "train_err_not_running": "你没有正在运行的训练",
+        "train_err_no_text": "请选择一个语料，或为 “my text” 粘贴至少 200 个字符 / 上传一个 .txt 文件",
+        "train_err_upload_params": "这个模型有 {n:,} 个参数；上传的上限是 {limit:,}",
+        "train_err_continue_params": "“我的模型”有 {n:,} 个参数；训练的上限是 {limit:,}",
+        "train_warn_slow": "按这个速度，{steps:,} 步大约需要 {need:.0f} 秒；"
+        "训练会在 {limit:.0f} 秒的上限处停止并保留模型",
+    },
+)
+
+
+class FastPlot(gr.Plot):
+    """gr.Plot serialising with `figures.to_json` (plotly's own deep-copies the figure first)."""
+
+    is_template = True
+
+    def postprocess(self, value):
+        if isinstance(value, go.Figure):
+            return PlotData(type="plotly", plot=figures.to_json(value))
+        return super().postprocess(value)
+
+
+# ---------------------------------------------------------------- small pure helpers
+
+
+def _int(value, name: str) -> int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise gr.Error(f"{name} must be a whole number, got {value!r}") from None
+    if not math.isfinite(number) or number != int(number):
+        raise gr.Error(f"{name} must be a whole number, got {value!r}")
+    return int(number)
+
+
+def param_count(vocab, layers, heads, d_model, n_ctx) -> int:
+    """Parameters of the model these fields describe (ConfigError if they do not fit together)."""
+    cfg = ModelConfig(n_layers=_int(layers, "layers"), n_heads=_int(heads, "heads"),
+                      d_model=_int(d_model, "d_model"), n_ctx=_int(n_ctx, "n_ctx"), d_vocab=_int(vocab, "vocab"))
+    return cfg.n_params()
+
+
+def on_params(vocab, layers, heads, d_model, n_ctx, request: gr.Request | None = None) -> str:
+    """The live parameter count under the model-size fields."""
+    lang = language(request)
+    try:
+        n = param_count(vocab, layers, heads, d_model, n_ctx)
+    except (ValueError, gr.Error) as err:
+        return text("train_params_bad", lang, error=str(err))
+    key = "train_params_over" if n > MAX_PARAMS else "train_params"
+    return text(key, lang, n=n, vocab=int(vocab), limit=MAX_PARAMS)
+
+
+def on_preset(name: str, request: gr.Request | None = None) -> tuple:
+    """Fill the fields of a preset (outputs in PRESET_FIELDS order, then the parameter count)."""
+    p = PRESETS[name]
+    values = tuple(p[f] for f in PRESET_FIELDS)
+    return (*values, on_params(p["vocab"], p["layers"], p["heads"], p["d_model"], p["n_ctx"], request))
+
+
+@functools.lru_cache(maxsize=8)
+def _builtin_data(corpus: str, kind: str, vocab: int, seed: int) -> api.TrainingData:
+    """Built-in corpora are shared and read-only: prepare each once per process."""
+    size = BUILTIN_SIZE if corpus.startswith("stories") else None
+    return api.prepare_data(corpus, kind, vocab, seed=seed, size=size)
+
+
+def _corpus_text(corpus: str, pasted: str | None, upload, lang: str) -> str | None:
+    """None for a built-in corpus; the user's text for MY_TEXT (an uploaded file wins)."""
+    if corpus != MY_TEXT:
+        if corpus not in CORPUS_NAMES:
+            raise gr.Error(f"unknown corpus {corpus!r}; choose one of {', '.join((*CORPUS_NAMES, MY_TEXT))}")
+        return None
+    if upload:
+        return read_text_file(_path(upload))
+    if pasted and pasted.strip():
+        return pasted
+    raise gr.Error(text("train_err_no_text", lang))
+
+
+def _path(file) -> str:
+    return file if isinstance(file, str) else getattr(file, "name", None) or getattr(file, "path", "")
+
+
+def _prepare(corpus, pasted, upload, kind, vocab, seed, lang, tokenizer=None) -> api.TrainingData:
+    """The training data; with `tokenizer` (continue training) the corpus is encoded with it."""
+    user_text = _corpus_text(corpus, pasted, upload, lang)
+    if tokenizer is None:
+        if user_text is None:
+            return _builtin_data(corpus, kind, vocab, seed)
+        return api.prepare_data(MY_TEXT, kind, vocab, seed=seed, text=user_text)
+    if user_text is None:
+        size = BUILTIN_SIZE if corpus.startswith("stories") else None
+        data = load_corpus(corpus, seed=seed, size=size)
+    else:
+        data = user_corpus(user_text)
+    as_tensor = lambda s: torch.tensor(tokenizer.encode_ids(s), dtype=torch.long)  # noqa: E731
+    return api.TrainingData(data.name, tokenizer, as_tensor(data.train), as_tensor(data.val))
+
+
+def snapshot_steps(steps: int, n: int = N_SNAPSHOTS) -> list[int]:
+    """Step 0 and `n` evenly spaced steps up to the last."""
+    return sorted({0, *(max(1, round(steps * i / n)) for i in range(1, n + 1))})
+
+
+def _thin(xs: list, ys: list, limit: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.asarray(xs, dtype=np.float32), np.asarray(ys, dtype=np.float32)
+    if x.size > limit:
+        keep = np.unique(np.linspace(0, x.size - 1, limit).round().astype(int))
+        x, y = x[keep], y[keep]
+    return x, y
+
+
+def loss_figure(run: dict, lang: str = "en") -> go.Figure:
+    x, y = _thin(run["steps"], run["losses"])
+    fig = figures.loss_curve(
+        x, y, np.asarray(run["val_steps"], np.float32), np.asarray(run["val_losses"], np.float32),
+        title=text("train_loss_title", lang), xlabel=text("train_step_word", lang),
+        ylabel=text("train_loss_word", lang), train_label=text("train_train_word", lang),
+        val_label=text("train_val_word", lang))
+    start = run.get("ln_vocab")
+    if start:
+        fig.add_hline(y=start, line=dict(color="#999999", dash="dot", width=1),
+                      annotation_text=f"ln({run['vocab']}) = {start:.2f}", annotation_position="bottom right")
+    fig.layout.height = 380
+    fig.layout.legend.y = 0.8  # below the ln(vocab) line's label
+    return fig
+
+
+def snapshot_figure(view: dict, index: int, lang: str = "en", title: str | None = None) -> go.Figure:
+    steps = view["steps"]
+    index = min(max(int(index or 0), 0), len(steps) - 1)
+    step = steps[index]
+    pattern = view["patterns"][step]
+    n_heads = pattern.shape[1]
+    return figures.attention_grid(
+        pattern, view["labels"], title=title or text("train_snap_title", lang, step=step),
+        layer_label=text("train_layer_word", lang), head_label=text("train_head_word", lang),
+        cell_px=max(60, min(140, 300 // n_heads)))
+
+
+def _snapshot_outputs(view: dict, lang: str):
+    """Slider update, the scrubbed snapshot (latest), before and after figures."""
+    n = len(view["steps"])
+    last = view["steps"][-1]
+    return (
+        gr.update(minimum=0, maximum=max(1, n - 1), value=n - 1, step=1, interactive=n > 1),
+        snapshot_figure(view, n - 1, lang),
+        snapshot_figure(view, 0, lang, title=text("train_before", lang)),
+        snapshot_figure(view, n - 1, lang, title=text("train_after", lang, step=last)),
+    )
+
+
+def my_model_markdown(session, lang: str = "en") -> str:
+    mine = REGISTRY.peek(session_of(session), "my_model")
+    if mine is None:
+        return text("train_my_none", lang)
+    cfg, info = mine.bundle.config, mine.info
+    if info.get("source") == "upload":
+        source = text("train_my_uploaded", lang, name=info.get("name", "?"))
+    else:
+        source = text("train_my_trained", lang, steps=info.get("steps", 0), corpus=info.get("corpus", "?"))
+    extra = text("train_my_loss", lang, val=info["val_loss"]) if info.get("val_loss") is not None else ""
+    return text("train_my_info", lang, source=source, layers=cfg.n_layers, heads=cfg.n_heads, d_model=cfg.d_model,
+                n_ctx=cfg.n_ctx, vocab=cfg.d_vocab, params=cfg.n_params(), extra=extra)
+
+
+def _bold(markdown: str) -> str:
+    """**x** -> <b>x</b>: status strings are shared with Markdown but shown in gr.HTML."""
+    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(markdown, quote=False))
+
+
+def _progress_html(done: int, total: int, line: str, note: str = "") -> str:
+    line, note = _bold(line), _bold(note)
+    pct = 100.0 * done / max(1, total)
+    note_html = f'<div class="train-note" style="margin-top:0.3em">{note}</div>' if note else ""
+    return (
+        f'<div class="train-status" style="font-size:1.15rem;line-height:1.5">'
+        f'<div class="train-progress" style="display:flex;align-items:center;gap:0.6em">'
+        f'<progress max="{total}" value="{done}" style="width:60%;height:1.1em"></progress>'
+        f'<span class="train-pct"><b>{pct:.0f}%</b></span></div>'
+        f'<div class="train-line">{line}</div>{note_html}</div>'
+    )
+
+
+class _Threads:
+    """Use TRAIN_THREADS torch threads while this generator computes, the caller's count while it
+    is suspended (each resume may run on another worker thread, and inference requests share them)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.saved = n, None
+
+    def __enter__(self):
+        self.saved = torch.get_num_threads()
+        torch.set_num_threads(self.n)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.saved is not None:
+            torch.set_num_threads(self.saved)
+            self.saved = None
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def on_train(
+    corpus: str = "stories-en",
+    pasted: str | None = None,
+    upload=None,
+    tokenizer: str = "char",
+    vocab: float = 512,
+    layers: float = 2,
+    heads: float = 2,
+    d_model: float = 64,
+    n_ctx: float = 64,
+    steps: float = 500,
+    batch: float = 16,
+    lr: float = 3e-3,
+    seed: float = 0,
+    probe: str | None = DEFAULT_PROBE,
+    continue_mine: bool = False,
+    request: gr.Request | None = None,
+):
+    """Train and stream updates: (status, loss plot, sample, snapshot slider, snapshot, before,
+    after, my-model markdown, picker). Stop (on_stop), the time limit or a cancelled event end the
+    run between steps; the model at its last completed step becomes this session's My model."""
+    lang, session = language(request), session_of(request)
+    steps_n, batch_n, seed_n = _int(steps, "steps"), _int(batch, "batch size"), _int(seed, "seed")
+    if steps_n > MAX_STEPS:
+        raise gr.Error(text("train_err_steps", lang, limit=MAX_STEPS, value=steps_n))
+    if not 1 <= batch_n <= MAX_BATCH:
+        raise gr.Error(text("train_err_batch", lang, limit=MAX_BATCH))
+    if REGISTRY.is_busy(session, "training"):
+        raise gr.Error(text("train_err_busy", lang))
+    skip = gr.skip()
+    status = _progress_html(0, steps_n, text("train_preparing", lang, kind=tokenizer))
+    yield status, *(skip,) * 8
+
+    try:
+        base_model = None
+        if continue_mine:
+            mine = get_my_model(session)
+            if mine.bundle.config.n_params() > MAX_PARAMS:
+                raise gr.Error(text("train_err_continue_params", lang, n=mine.bundle.config.n_params(),
+                                    limit=MAX_PARAMS))
+            base_model = copy.deepcopy(mine.bundle.model)
+            data = _prepare(corpus, pasted, upload, tokenizer, None, seed_n, lang, mine.bundle.tokenizer)
+            model_cfg = base_model.cfg
+        else:
+            ctx_n = _int(n_ctx, "context")
+            if not 8 <= ctx_n <= MAX_CTX:
+                raise gr.Error(text("train_err_ctx", lang, limit=MAX_CTX))
+            param_count(_int(vocab, "vocab"), layers, heads, d_model, ctx_n)  # sizes fit? (before the tokenizer)
+            data = _prepare(corpus, pasted, upload, tokenizer, _int(vocab, "vocab"), seed_n, lang)
+            model_cfg = ModelConfig(n_layers=_int(layers, "layers"), n_heads=_int(heads, "heads"),
+                                    d_model=_int(d_model, "d_model"), n_ctx=ctx_n,
+                                    d_vocab=data.tokenizer.vocab_size)
+            if model_cfg.n_params() > MAX_PARAMS:
+                raise gr.Error(text("train_err_params", lang, n=model_cfg.n_params(), limit=MAX_PARAMS))
+        train_cfg = TrainConfig(
+            steps=steps_n, batch_size=batch_n, lr=float(lr), warmup_steps=min(50, steps_n // 10),
+            eval_interval=max(10, steps_n // 20), sample_interval=max(25, steps_n // 5), seed=seed_n)
+    except gr.Error:
+        raise
+    except ValueError as err:  # ConfigError, CorpusError, TokenizerError, PlaygroundError
+        raise gr.Error(str(err)) from None
+
+    probe_text = _probe(probe, data.tokenizer, model_cfg.n_ctx)
+    stop = threading.Event()
+    REGISTRY.put(session, STOP_SLOT, stop)
+    vocab_n = data.tokenizer.vocab_size
+    run = dict(steps=[], losses=[], val_steps=[], val_losses=[], vocab=vocab_n, ln_vocab=math.log(vocab_n))
+    probe_tokens = data.tokenizer.encode(probe_text).tokens[: model_cfg.n_ctx] if probe_text else []
+    view = {"steps": [], "patterns": {}, "labels": [tok.display for tok in probe_tokens]}
+    start_note = text("train_start_note", lang, vocab=vocab_n, ln=math.log(vocab_n))
+    last, reason, sample, latest_sample, warned = None, "done", skip, "", False
+
+    with REGISTRY.busy(session, "training", text("train_err_busy", lang)):
+        iterator = train_steps(
+            model_cfg, train_cfg, data.train_ids, data.val_ids, probe_text or None, tokenizer=data.tokenizer,
+            model=base_model, snapshot_steps=snapshot_steps(steps_n) if probe_text else ())
+        threads = _Threads(TRAIN_THREADS)
+        next_update = 0.0
+        threads.__enter__()
+        try:
+            for stats in iterator:
+                last = stats
+                run["steps"].append(stats.step)
+                run["losses"].append(stats.loss)
+                if stats.val_loss is not None:
+                    run["val_steps"].append(stats.step)
+                    run["val_losses"].append(stats.val_loss)
+                new_snapshot = bool(stats.snapshots)
+                for step, pattern in stats.snapshots.items():
+                    view["steps"].append(step)
+                    view["patterns"][step] = pattern
+                if stats.sample is not None:
+                    sample = latest_sample = stats.sample
+                if stop.is_set():
+                    reason = "stopped"
+                    break
+                if stats.elapsed > MAX_SECONDS and stats.step < stats.steps:
+                    reason = "time"
+                    break
+                if not warned and stats.step == 10 and stats.elapsed / 10 * stats.steps > MAX_SECONDS * 1.1:
+                    warned = True
+                    gr.Warning(text("train_warn_slow", lang, steps=stats.steps,
+                                    need=stats.elapsed / 10 * stats.steps, limit=MAX_SECONDS))
+                now = time.perf_counter()
+                if now >= next_update or new_snapshot or stats.step == stats.steps:
+                    REGISTRY.touch(session)
+                    snaps = _snapshot_outputs(view, lang) if (new_snapshot and view["steps"]) else (skip,) * 4
+                    update = (_status(stats, lang, start_note), loss_figure(run, lang), sample, *snaps, skip, skip)
+                    sample = skip
+                    threads.__exit__()
+                    yield update
+                    threads.__enter__()
+                    next_update = time.perf_counter() + UPDATE_INTERVAL
+        finally:
+            threads.__exit__()
+            iterator.close()
+            REGISTRY.pop(session, STOP_SLOT)
+            if last is not None:  # also when the event is cancelled: keep the last completed step
+                _register(session, data, last, run)
+                if view["steps"]:
+                    REGISTRY.put(session, VIEW_SLOT, view)
+
+    if last is None:
+        return
+    key = {"done": "train_done", "stopped": "train_stopped", "time": "train_time_up"}[reason]
+    final = text(key, lang, step=last.step, elapsed=last.elapsed, minutes=MAX_SECONDS / 60)
+    snaps = _snapshot_outputs(view, lang) if view["steps"] else (skip,) * 4
+    yield (_progress_html(last.step, last.steps, _line(last, lang), final), loss_figure(run, lang), latest_sample,
+           *snaps, my_model_markdown(session, lang), picker_update(session, select=True))
+    if reason == "time":
+        raise gr.Error(text("train_err_time", lang, minutes=MAX_SECONDS / 60, step=last.step, steps=last.steps))
+
+
+def _probe(probe: str | None, tokenizer, n_ctx: int) -> str:
+    """The probe text, cut to PROBE_MAX_TOKENS tokens and the model's context (snapshots are kept
+    per session, and a snapshot covers at most n_ctx positions)."""
+    if not probe or not probe.strip():
+        return ""
+    ids = tokenizer.encode(probe[:2000]).ids
+    limit = min(PROBE_MAX_TOKENS, n_ctx)
+    return probe if len(ids) <= limit else tokenizer.decode(ids[:limit])
+
+
+def _line(stats, lang: str) -> str:
+    val = text("train_val", lang, val=stats.val_loss) if stats.val_loss is not None else ""
+    return text("train_status", lang, step=stats.step, steps=stats.steps, loss=stats.loss, val=val,
+                tps=stats.tokens_per_s, elapsed=stats.elapsed, eta=stats.eta)
+
+
+def _status(stats, lang: str, note: str) -> str:
+    return _progress_html(stats.step, stats.steps, _line(stats, lang), note)
+
+
+def _register(session: str, data: api.TrainingData, last, run: dict) -> None:
+    model = last.model.eval()
+    val = run["val_losses"][-1] if run["val_losses"] else None
+    info = {"source": "train", "steps": last.step, "corpus": data.corpus_name, "val_loss": val,
+            "train_loss": last.loss, "tokens_per_s": last.tokens_per_s}
+    meta = {"tokenizer_kind": data.tokenizer.kind, "corpus": data.corpus_name,
+            "training": {"steps": last.step, "train_loss": round(last.loss, 4),
+                         "val_loss": None if val is None else round(val, 4)}}
+    bundle = api.ModelBundle(MY_MODEL, model, data.tokenizer, meta, None)
+    set_my_model(session, bundle, info)
+
+
+def on_stop(request: gr.Request | None = None) -> None:
+    """Ask this session's run to stop after its current step."""
+    session = session_of(request)
+    stop = REGISTRY.peek(session, STOP_SLOT)
+    if stop is None:
+        gr.Info(text("train_err_not_running", language(request)))
+        return
+    stop.set()
+
+
+def on_scrub(index, request: gr.Request | None = None):
+    """Snapshot slider moved: draw that moment's attention (no model run)."""
+    view = REGISTRY.peek(session_of(request), VIEW_SLOT)
+    if not view or not view["steps"]:
+        return gr.skip()
+    return snapshot_figure(view, index, language(request))
+
+
+def on_export(request: gr.Request | None = None) -> str:
+    """Write My model as a checkpoint zip in the session's temp folder; returns its path."""
+    lang, session = language(request), session_of(request)
+    try:
+        mine = get_my_model(session)
+        steps = mine.info.get("steps")
+        name = f"my-model-{steps}-steps" if steps else "my-model"
+        folder = mine.folder() / name
+        card = {"name": name, **{k: v for k, v in mine.info.items() if isinstance(v, (int, float, str))}}
+        save_checkpoint(folder, mine.bundle.model, mine.bundle.tokenizer, meta=mine.bundle.meta, card=card)
+        path = export_zip(folder, mine.folder() / f"{name}.zip")
+    except ValueError as err:
+        raise gr.Error(str(err)) from None
+    del lang
+    return str(path)
+
+
+def on_upload(file, request: gr.Request | None = None):
+    """A checkpoint zip becomes My model (validated: safetensors and JSON only, never pickle)."""
+    lang, session = language(request), session_of(request)
+    if not file:
+        return gr.skip(), gr.skip()
+    path = _path(file)
+    try:
+        ckpt = load_checkpoint(path)
+    except (CheckpointError, ConfigError, ValueError) as err:
+        raise gr.Error(str(err)) from None
+    n = ckpt.config.n_params()
+    if n > MAX_UPLOAD_PARAMS:
+        raise gr.Error(text("train_err_upload_params", lang, n=n, limit=MAX_UPLOAD_PARAMS))
+    if ckpt.tokenizer is None:
+        raise gr.Error("the checkpoint has no tokenizer.json")
+    name = os.path.basename(path)
+    bundle = api.ModelBundle(MY_MODEL, ckpt.model, ckpt.tokenizer, ckpt.meta, ckpt.card)
+    training = (ckpt.meta or {}).get("training") or {}
+    set_my_model(session, bundle, {"source": "upload", "name": name, "val_loss": training.get("val_loss")})
+    return my_model_markdown(session, lang), picker_update(session, select=True)
+
+
+def on_load(request: gr.Request | None = None):
+    """Page load: the idle status with the limits, and this session's model summary."""
+    lang = language(request)
+    status = _bold(text("train_status_idle", lang, params=MAX_PARAMS, steps=MAX_STEPS, minutes=MAX_SECONDS / 60))
+    return status, my_model_markdown(request, lang)
+
+
+# ---------------------------------------------------------------- layout
 
 
 def build(shared, demo: gr.Blocks) -> None:
-    gr.Markdown("(train: work in progress)")
+    """Layout of the Train tab and its events (/train streams; one run at a time server-wide)."""
+    p = PRESETS["tiny"]
+    gr.Markdown(t("train_what"), elem_classes="explain", elem_id="train-what")
+    with gr.Row():
+        tiny = gr.Button(t("train_preset_tiny"), elem_id="train-preset-tiny", size="sm")
+        small = gr.Button(t("train_preset_small"), elem_id="train-preset-small", size="sm")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=320):
+            gr.Markdown(t("train_data"))
+            corpus = gr.Dropdown([*CORPUS_NAMES, MY_TEXT], value=p["corpus"], label=t("train_corpus"),
+                                 info=t("train_corpus_info"), elem_id="train-corpus")
+            pasted = gr.Textbox(label=t("train_text"), lines=3, max_lines=8, elem_id="train-text")
+            upload = gr.File(label=t("train_file"), file_types=[".txt"], type="filepath", elem_id="train-file",
+                             height=90)
+            with gr.Row():
+                kind = gr.Radio(list(KINDS), value=p["tokenizer"], label=t("train_tokenizer"),
+                                elem_id="train-tokenizer")
+                vocab = gr.Number(p["vocab"], label=t("train_vocab"), precision=0, minimum=2, maximum=8192,
+                                  elem_id="train-vocab")
+        with gr.Column(scale=1, min_width=320):
+            gr.Markdown(t("train_model_size"))
+            layers = gr.Slider(1, 8, p["layers"], step=1, label=t("train_layers"), elem_id="train-layers")
+            heads = gr.Slider(1, 8, p["heads"], step=1, label=t("train_heads"), elem_id="train-heads")
+            d_model = gr.Slider(16, 384, p["d_model"], step=16, label=t("train_d_model"), elem_id="train-d-model")
+            n_ctx = gr.Slider(16, MAX_CTX, p["n_ctx"], step=16, label=t("train_n_ctx"), elem_id="train-n-ctx")
+            params = gr.Markdown(on_params(p["vocab"], p["layers"], p["heads"], p["d_model"], p["n_ctx"]),
+                                 elem_id="train-params")
+        with gr.Column(scale=1, min_width=320):
+            gr.Markdown(t("train_run"))
+            with gr.Row():
+                steps = gr.Number(p["steps"], label=t("train_steps"), precision=0, minimum=1, elem_id="train-steps")
+                batch = gr.Number(p["batch"], label=t("train_batch"), precision=0, minimum=1, elem_id="train-batch")
+            with gr.Row():
+                lr = gr.Number(p["lr"], label=t("train_lr"), minimum=1e-6, maximum=1.0, step=1e-4,
+                               elem_id="train-lr")
+                seed = gr.Number(0, label=t("train_seed"), precision=0, minimum=0, elem_id="train-seed")
+            probe = gr.Textbox(DEFAULT_PROBE, label=t("train_probe"), lines=1, elem_id="train-probe")
+            continue_mine = gr.Checkbox(False, label=t("train_continue"), elem_id="train-continue")
+            with gr.Row():
+                start = gr.Button(t("train_start"), variant="primary", elem_id="train-start")
+                stop = gr.Button(t("train_stop"), variant="stop", elem_id="train-stop")
+
+    status = gr.HTML(elem_id="train-status")
+    with gr.Row():
+        loss_plot = FastPlot(label=t("train_loss_label"), elem_id="train-loss", scale=3)
+        sample = gr.Textbox(label=t("train_sample"), lines=9, max_lines=9, interactive=False,
+                            elem_id="train-sample", scale=2)
+
+    gr.Markdown(t("train_snapshots"))
+    gr.Markdown(t("train_snap_what"), elem_classes="explain")
+    snap_slider = gr.Slider(0, 1, 0, step=1, label=t("train_snap_slider"), interactive=False,
+                            elem_id="train-snap-slider")
+    with gr.Row():  # scrubbed moment | before | after, side by side for comparison
+        snap_plot = FastPlot(label=t("train_snap_slider"), elem_id="train-snap")
+        before = FastPlot(label=t("train_before_label"), elem_id="train-before")
+        after = FastPlot(label=t("train_after_label"), elem_id="train-after")
+
+    gr.Markdown(t("train_my_model"))
+    gr.Markdown(t("train_my_what"), elem_classes="explain")
+    my_md = gr.Markdown(elem_id="train-my-model")
+    with gr.Row():
+        export = gr.Button(t("train_export"), elem_id="train-export")
+        download = gr.File(label=t("train_download"), interactive=False, elem_id="train-download", height=90)
+        uploaded = gr.File(label=t("train_upload"), file_types=[".zip"], type="filepath",
+                           elem_id="train-upload", height=90)
+
+    # ---- events
+    size_inputs = [vocab, layers, heads, d_model, n_ctx]
+    for comp in size_inputs:
+        comp.change(on_params, size_inputs, params, api_visibility="private", queue=False, show_progress="hidden")
+    preset_outputs = [corpus, kind, vocab, layers, heads, d_model, n_ctx, steps, batch, lr, params]
+    tiny.click(functools.partial(on_preset, "tiny"), None, preset_outputs, api_visibility="private", queue=False)
+    small.click(functools.partial(on_preset, "small"), None, preset_outputs, api_visibility="private", queue=False)
+
+    inputs = [corpus, pasted, upload, kind, vocab, layers, heads, d_model, n_ctx, steps, batch, lr, seed, probe,
+              continue_mine]
+    outputs = [status, loss_plot, sample, snap_slider, snap_plot, before, after, my_md, shared.picker]
+    start.click(on_train, inputs, outputs, api_name="train", concurrency_id="train", concurrency_limit=1,
+                show_progress="minimal")
+    stop.click(on_stop, None, None, api_name="stop_training", queue=False)
+    snap_slider.input(on_scrub, snap_slider, snap_plot, api_visibility="private", concurrency_id="train-scrub",
+                      concurrency_limit=8, trigger_mode="always_last", show_progress="hidden")
+    export.click(on_export, None, download, api_name="export_model", concurrency_id="train-files",
+                 concurrency_limit=2)
+    uploaded.upload(on_upload, uploaded, [my_md, shared.picker], api_name="upload_model",
+                    concurrency_id="train-files", concurrency_limit=2)
+    demo.load(on_load, None, [status, my_md], api_visibility="private", queue=False)
+    demo.unload(_forget)
+
+
+def _forget(request: gr.Request = None) -> None:
+    """The browser tab closed: free this session's model now, not after the idle timeout."""
+    from .state import forget_session
+
+    if request is not None:
+        forget_session(request)

@@ -1,0 +1,240 @@
+"""The Train tab's handlers called directly: streaming, Stop, cancel, limits, My model per session."""
+
+import zipfile
+
+import gradio as gr
+import numpy as np
+import pytest
+import torch
+
+from playground.ui import state
+from playground.ui import train_tab as tab
+
+# A model that trains in about a second: digits copied after '=', 1 layer, 2 heads, width 32.
+TINY = dict(corpus="copy", pasted=None, upload=None, tokenizer="char", vocab=32, layers=1, heads=2, d_model=32,
+            n_ctx=32, steps=40, batch=8, lr=3e-3, seed=0, probe="12345=12345", continue_mine=False)
+
+
+class Request:
+    """Stands in for gr.Request: a session id and the language header."""
+
+    def __init__(self, session, lang="en-US"):
+        self.session_hash = session
+        self.headers = {"accept-language": lang}
+
+
+def train(session, **changes):
+    return list(tab.on_train(**{**TINY, **changes}, request=Request(session)))
+
+
+@pytest.fixture(autouse=True)
+def fresh_sessions():
+    yield
+    for key in state.REGISTRY.sessions():
+        state.REGISTRY.drop(key)
+
+
+def test_training_streams_updates_and_makes_my_model_for_this_session_only():
+    outputs = train("alice")
+    assert len(outputs) >= 3  # preparing, progress, final
+    status, loss, sample, slider, snap, before, after, my_md, picker = outputs[-1]
+    assert "40 / 40" in status and "My model" in status
+    assert [tr.name for tr in loss.data][:2] == ["train", "validation"]
+    assert len(loss.data[0].x) == 40 and len(loss.data[1].x) >= 2
+    assert loss.layout.shapes, "the ln(vocab) reference line is drawn"
+    assert isinstance(sample, str) and sample
+    assert slider["maximum"] == len(tab.snapshot_steps(40)) - 1
+    assert "Before" in before.layout.title.text and "After (step 40)" in after.layout.title.text
+    assert "trained 40 steps" in my_md
+    assert picker["value"] == state.MY_MODEL and state.MY_MODEL in picker["choices"]
+
+    bundle = state.get_bundle(state.MY_MODEL, Request("alice"))
+    assert bundle.config.n_layers == 1 and bundle.config.d_model == 32
+    with pytest.raises(api_error(), match="each user sees only their own"):
+        state.get_bundle(state.MY_MODEL, Request("bob"))
+    assert state.MY_MODEL not in state.model_choices(Request("bob"))
+    assert state.MY_MODEL in state.model_choices(Request("alice"))
+
+
+def api_error():
+    from playground.api import PlaygroundError
+
+    return PlaygroundError
+
+
+def test_updates_are_throttled_not_one_per_step(monkeypatch):
+    monkeypatch.setattr(tab, "UPDATE_INTERVAL", 60.0)
+    outputs = train("alice", probe="")  # no snapshots: only the first step, the last step and the end
+    assert len(outputs) <= 4
+
+
+def test_the_loss_starts_near_ln_vocab():
+    outputs = train("alice", steps=2, probe="")
+    loss = outputs[-1][1]
+    start = float(loss.data[0].y[0])
+    vocab = state.get_bundle(state.MY_MODEL, Request("alice")).config.d_vocab
+    assert abs(start - np.log(vocab)) < 0.5
+
+
+def test_stop_ends_the_run_between_steps_and_keeps_the_model_at_its_last_step(monkeypatch):
+    monkeypatch.setattr(tab, "UPDATE_INTERVAL", 0.0)  # an update every step
+    run = tab.on_train(**{**TINY, "steps": 500}, request=Request("alice"))
+    next(run)  # preparing
+    update = next(run)
+    assert "Step 1 / 500" in update[0]
+    tab.on_stop(Request("bob"))  # another user's Stop does nothing to alice's run
+    next(run)
+    tab.on_stop(Request("alice"))
+    rest = list(run)
+    status = rest[-1][0]
+    assert "Stopped at step" in status
+    step = int(status.split("Stopped at step ")[1].split(".")[0])
+    assert 2 <= step < 500
+    mine = state.get_my_model(Request("alice"))
+    assert mine.info["steps"] == step
+    assert not state.REGISTRY.is_busy("alice", "training")
+
+
+def test_closing_the_generator_cancels_and_still_keeps_the_model(monkeypatch):
+    monkeypatch.setattr(tab, "UPDATE_INTERVAL", 0.0)
+    run = tab.on_train(**{**TINY, "steps": 500}, request=Request("alice"))
+    for _ in range(4):
+        next(run)
+    run.close()  # what Gradio does when the event is cancelled
+    assert state.get_my_model(Request("alice")).info["steps"] in (2, 3)
+    assert not state.REGISTRY.is_busy("alice", "training")
+    assert torch.get_num_threads() >= 1
+
+
+def test_limits_are_refused_with_the_limit_in_the_message():
+    with pytest.raises(gr.Error, match="at most 3,000 per run"):
+        train("alice", steps=5000)
+    with pytest.raises(gr.Error, match="limit on this shared server is 3,000,000"):
+        train("alice", corpus="stories-en", vocab=512, layers=8, heads=8, d_model=384, n_ctx=256, steps=10)
+    with pytest.raises(gr.Error, match="Batch size"):
+        train("alice", batch=0)
+    with pytest.raises(gr.Error, match="divisible"):
+        train("alice", heads=3)
+    with pytest.raises(gr.Error, match="200 characters"):
+        train("alice", corpus=tab.MY_TEXT)
+    with pytest.raises(gr.Error, match="too short"):
+        train("alice", corpus=tab.MY_TEXT, pasted="too little text")
+
+
+def test_chinese_browsers_get_chinese_limit_messages():
+    with pytest.raises(gr.Error, match="每次最多 3,000 步"):
+        list(tab.on_train(**{**TINY, "steps": 5000}, request=Request("alice", "zh-CN,zh;q=0.9")))
+
+
+def test_the_wall_time_limit_stops_the_run_keeps_the_model_and_says_so(monkeypatch):
+    monkeypatch.setattr(tab, "MAX_SECONDS", 0.0)
+    run = tab.on_train(**{**TINY, "steps": 500}, request=Request("alice"))
+    outputs = []
+    with pytest.raises(gr.Error, match="limit of 0 minutes per run"):
+        for out in run:
+            outputs.append(out)
+    assert "limit" in outputs[-1][0]
+    assert state.get_my_model(Request("alice")).info["steps"] == 1
+
+
+def test_one_run_per_session_at_a_time(monkeypatch):
+    monkeypatch.setattr(tab, "UPDATE_INTERVAL", 0.0)
+    first = tab.on_train(**{**TINY, "steps": 500}, request=Request("alice"))
+    next(first), next(first)
+    with pytest.raises(gr.Error, match="one run per user"):
+        train("alice")
+    train("bob", steps=3)  # another user may train meanwhile
+    first.close()
+
+
+def test_pasted_text_trains_a_word_tokenizer():
+    text = "the cat sat on the mat. the dog sat on the log. " * 10
+    train("alice", corpus=tab.MY_TEXT, pasted=text, tokenizer="word", vocab=64, steps=3, probe="the cat sat")
+    assert state.get_bundle(state.MY_MODEL, Request("alice")).tokenizer.kind == "word"
+
+
+def test_uploaded_txt_file_is_used(tmp_path):
+    path = tmp_path / "story.txt"
+    path.write_text("Once upon a time a small fox found a red ball. " * 10, encoding="utf-8")
+    train("alice", corpus=tab.MY_TEXT, upload=str(path), steps=3)
+    assert "“my text”" in tab.my_model_markdown("alice")
+    bad = tmp_path / "story.bin"
+    bad.write_bytes(b"\x00\x01")
+    with pytest.raises(gr.Error, match=r"\.txt"):
+        train("alice", corpus=tab.MY_TEXT, upload=str(bad), steps=3)
+
+
+def test_parameter_count_is_live_and_flags_the_limit():
+    from playground.config import ModelConfig
+
+    n = ModelConfig(n_layers=2, n_heads=2, d_model=64, n_ctx=64, d_vocab=512).n_params()
+    assert f"{n:,} parameters" in tab.on_params(512, 2, 2, 64, 64)
+    assert "over the limit" in tab.on_params(8192, 8, 8, 384, 256)
+    assert "divisible" in tab.on_params(512, 2, 3, 64, 64)
+
+
+def test_presets_fill_every_field():
+    values = tab.on_preset("small")
+    assert values[:10] == tuple(tab.PRESETS["small"][f] for f in tab.PRESET_FIELDS)
+    assert "parameters" in values[-1]
+
+
+def test_snapshot_slider_scrubs_through_training_time():
+    train("alice")
+    first = tab.on_scrub(0, Request("alice"))
+    last = tab.on_scrub(99, Request("alice"))
+    assert "Step 0" in first.layout.title.text and "Step 40" in last.layout.title.text
+    assert tab.on_scrub(0, Request("bob")) is not None  # nothing to scrub: skipped, no error
+
+
+def test_download_then_upload_gives_the_same_model_to_another_session(tmp_path):
+    train("alice", steps=5)
+    path = tab.on_export(Request("alice"))
+    assert path.endswith(".zip")
+    with zipfile.ZipFile(path) as zf:
+        names = {name.split("/")[-1] for name in zf.namelist()}
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= names
+    md, picker = tab.on_upload(path, Request("bob"))
+    assert "uploaded" in md and picker["value"] == state.MY_MODEL
+    a = state.get_bundle(state.MY_MODEL, Request("alice")).model.state_dict()
+    b = state.get_bundle(state.MY_MODEL, Request("bob")).model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(gr.Error, match="My model"):
+        tab.on_export(Request("carol"))
+
+
+def test_a_bad_upload_is_refused_and_nothing_is_unpickled(tmp_path):
+    bad = tmp_path / "evil.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("pytorch_model.bin", b"not allowed")
+    with pytest.raises(gr.Error, match="not allowed"):
+        tab.on_upload(str(bad), Request("alice"))
+    assert not state.REGISTRY.has("alice", state.MODEL_SLOT)
+
+
+def test_continue_training_my_model_keeps_its_size_and_tokenizer():
+    train("alice", steps=5)
+    before = state.get_bundle(state.MY_MODEL, Request("alice"))
+    train("alice", steps=5, continue_mine=True, layers=4, d_model=128)  # size fields ignored
+    after = state.get_bundle(state.MY_MODEL, Request("alice"))
+    assert after.config == before.config and after.tokenizer is before.tokenizer
+    assert after.model is not before.model
+    with pytest.raises(gr.Error, match="My model"):
+        train("bob", steps=5, continue_mine=True)
+
+
+def test_expired_models_are_freed_and_the_message_says_so(monkeypatch):
+    train("alice", steps=3)
+    entry = state.REGISTRY._sessions["alice"]
+    entry.last_seen -= state.REGISTRY.ttl + 1
+    with pytest.raises(api_error(), match="expired"):
+        state.get_bundle(state.MY_MODEL, Request("alice"))
+
+
+def test_probe_longer_than_the_context_is_cut_to_it():
+    """The snapshot covers n_ctx positions, so its labels must too (found over HTTP with ctx 32)."""
+    from playground.tokenizer import Tokenizer
+
+    tok = Tokenizer.train("char", "abcdefghij " * 20)
+    probe = tab._probe("abcdefghij " * 10, tok, n_ctx=16)
+    assert len(tok.encode(probe).ids) == 16
