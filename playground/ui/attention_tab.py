@@ -13,12 +13,11 @@ import math
 
 import gradio as gr
 import numpy as np
-import plotly.graph_objects as go
-from gradio.components.plot import PlotData
 
 from .. import api, figures
 from .i18n import add, language, t, text
-from .state import get_bundle
+from .plots import FastPlot
+from .state import inspect_or_error
 from .token_view import tokens_html
 
 GRID_WIDTH_PX = 600  # the thumbnail grid shares a row with the enlarged head
@@ -147,19 +146,6 @@ add(
         "att_qkv_value": "数值",
     },
 )
-
-
-class FastPlot(gr.Plot):
-    """gr.Plot that serialises figures with `figures.to_json`: plotly's own `to_json` deep-copies
-    the figure first and was half of /inspect's server time. Same JSON, same frontend
-    (`is_template`: the browser uses gr.Plot's component)."""
-
-    is_template = True
-
-    def postprocess(self, value):
-        if isinstance(value, go.Figure):
-            return PlotData(type="plotly", plot=figures.to_json(value))
-        return super().postprocess(value)
 
 
 # ---------------------------------------------------------------- the per-session view
@@ -306,11 +292,7 @@ def on_inspect(model_name: str, text_in: str, view: dict | None = None, request:
     Outputs: tokens HTML, summary Markdown, grid, enlarged head, head view, step-by-step
     figure, step-by-step Markdown, layer / head / focus / query selector updates, view."""
     lang = language(request)
-    try:
-        bundle = get_bundle(model_name)
-        result = api.inspect(bundle, text_in)
-    except ValueError as err:
-        raise gr.Error(str(err)) from None
+    bundle, result = inspect_or_error(model_name, text_in)
     view = make_view(result, view)
     layer, head, average = view["layer"], view["head"], view["average"]
     n_layers, n_heads, n_tokens = view["patterns"].shape[:3]

@@ -9,7 +9,7 @@ import gradio as gr
 
 from .. import api, embeddings, figures
 from .i18n import add, language, t, text
-from .state import get_bundle
+from .state import get_bundle, inspect_or_error
 
 N_NEIGHBOURS = 10
 
@@ -120,11 +120,7 @@ def on_embeddings(model_name: str, text_in: str, chosen: int | None = None, requ
     """Summary, the three (T × d_model) heatmaps, the vocabulary map, the similarity matrix,
     the token picker and the nearest neighbours of the picked token (kept if still present)."""
     lang = language(request)
-    try:
-        bundle = get_bundle(model_name)
-        result = api.inspect(bundle, text_in)
-    except ValueError as err:
-        raise gr.Error(str(err)) from None
+    bundle, result = inspect_or_error(model_name, text_in)
     labels = [tok.display for tok in result.tokens]
     tok_emb = result.cache.embed().numpy()  # (T, d_model)
     pos_emb = result.cache.pos_embed().numpy()  # (T, d_model)

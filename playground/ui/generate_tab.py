@@ -17,10 +17,10 @@ import time
 import gradio as gr
 import numpy as np
 import plotly.graph_objects as go
-from gradio.components.plot import PlotData
 
 from .. import api, figures
 from .i18n import add, language, t, text
+from .plots import FastPlot
 from .state import REGISTRY, get_bundle, session_of
 
 MAX_NEW_TOKENS = 256
@@ -94,17 +94,6 @@ add(
         "gen_err_none": "还没有生成任何内容：请先按“生成”",
     },
 )
-
-
-class FastPlot(gr.Plot):
-    """gr.Plot serialising with `figures.to_json` (plotly's own deep-copies the figure first)."""
-
-    is_template = True
-
-    def postprocess(self, value):
-        if isinstance(value, go.Figure):
-            return PlotData(type="plotly", plot=figures.to_json(value))
-        return super().postprocess(value)
 
 
 # ---------------------------------------------------------------- HTML

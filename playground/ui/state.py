@@ -96,6 +96,15 @@ def get_bundle(name: str | None, session=None) -> api.ModelBundle:
     return api.load_model(name)
 
 
+def inspect_or_error(model_name: str | None, text_in: str) -> tuple[api.ModelBundle, api.Inspection]:
+    """Resolve the picker's model and inspect `text_in`; expected failures become a gr.Error."""
+    try:
+        bundle = get_bundle(model_name)
+        return bundle, api.inspect(bundle, text_in)
+    except ValueError as err:
+        raise gr.Error(str(err)) from None
+
+
 def get_my_model(session=None) -> MyModel:
     """This session's MyModel, or a PlaygroundError saying there is none (or it expired)."""
     key = session_of(session)

@@ -24,7 +24,6 @@ import gradio as gr
 import numpy as np
 import plotly.graph_objects as go
 import torch
-from gradio.components.plot import PlotData
 
 from .. import api, figures
 from ..checkpoint import CheckpointError, export_zip, load_checkpoint, save_checkpoint
@@ -33,6 +32,7 @@ from ..corpora import CORPUS_NAMES, load_corpus, read_text_file, user_corpus
 from ..tokenizer import KINDS
 from ..training import train_steps
 from .i18n import add, language, t, text
+from .plots import FastPlot
 from .state import MY_MODEL, REGISTRY, SESSION_TTL, get_my_model, picker_update, session_of, set_my_model
 
 # ---------------------------------------------------------------- limits of a shared 2-CPU Space
@@ -255,17 +255,6 @@ add(
         "训练会在 {limit:.0f} 秒的上限处停止并保留模型",
     },
 )
-
-
-class FastPlot(gr.Plot):
-    """gr.Plot serialising with `figures.to_json` (plotly's own deep-copies the figure first)."""
-
-    is_template = True
-
-    def postprocess(self, value):
-        if isinstance(value, go.Figure):
-            return PlotData(type="plotly", plot=figures.to_json(value))
-        return super().postprocess(value)
 
 
 # ---------------------------------------------------------------- small pure helpers
