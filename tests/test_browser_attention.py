@@ -85,3 +85,39 @@ def test_a_chinese_browser_gets_chinese_labels_and_messages(browser, app_url):
         _plots_render(page)
     finally:
         context.close()
+
+
+SEGMENTS_JS = """() => {
+    const gd = document.querySelector('#att-head-view .js-plotly-plot');
+    const starts = [];
+    for (const t of gd._fullData) {
+        if (t.mode !== 'lines') continue;
+        for (let s = 0; s < t.y.length; s += 3) starts.push(t.y[s]);
+    }
+    return starts;
+}"""
+
+
+def test_hovering_a_token_in_the_head_view_keeps_only_its_lines(page, app_url):
+    page.goto(app_url)
+    page.get_by_role("tab", name="Attention").click()
+    _inspect(page, "The dog saw the cat. The cat ran.")
+    _plots_render(page)
+    page.wait_for_timeout(1200)  # the hover script attaches within 0.5 s of a new figure
+    before = page.evaluate(SEGMENTS_JS)
+    assert len(set(before)) > 1  # lines from many query tokens
+    query = 3
+    marker = page.locator("#att-head-view .scatterlayer .trace").last.locator(".point").nth(query)
+    plot = page.locator("#att-head-view .js-plotly-plot")
+    for _ in range(5):  # a figure redrawn by a late refresh needs the script to attach again
+        page.mouse.move(5, 5)
+        marker.hover(force=True)
+        if plot.get_attribute("data-focus") == str(query):
+            break
+        page.wait_for_timeout(800)
+    expect(plot).to_have_attribute("data-focus", str(query), **WAIT)
+    after = page.evaluate(SEGMENTS_JS)
+    assert after and set(after) == {query} and len(after) < len(before)
+    page.mouse.move(5, 5)  # leaving the token restores every line
+    expect(plot).not_to_have_attribute("data-focus", str(query), **WAIT)
+    assert sorted(page.evaluate(SEGMENTS_JS)) == sorted(before)

@@ -20,6 +20,7 @@ from .i18n import add, i18n, t
 from .state import model_choices
 
 CSS_PATH = Path(__file__).resolve().parents[2] / "assets" / "style.css"
+HOVER_JS_PATH = Path(__file__).resolve().parents[2] / "assets" / "head_view_hover.js"
 EXAMPLE_TEXT = "The dog saw the cat. She ran to the tree. 狗看见了猫。"
 
 add(
@@ -109,6 +110,7 @@ def launch_kwargs() -> dict:
     return dict(
         i18n=i18n(),
         css_paths=[CSS_PATH] if CSS_PATH.exists() else None,
+        js=HOVER_JS_PATH.read_text(encoding="utf-8"),  # head view: hovering a token filters its lines
         enable_monitoring=False,
         max_file_size=MAX_UPLOAD_ZIP_BYTES,  # the largest checkpoint zip we accept
     )

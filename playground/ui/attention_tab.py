@@ -63,7 +63,8 @@ add(
         "each token as a *query*; right: the same tokens as *keys*. A line from a left token to a right "
         "token means “while reading this token, the head looked at that one” — the thicker and darker, "
         "the more attention. Each colour is one head; click a head in the legend to hide or show it. "
-        "Choose a focus token to keep only its lines (a long text starts with the last token's lines only).",
+        "Hover a token to see only its lines (left: where it looks; right: who looks at it), or choose a "
+        "focus token to keep them (a long text starts with the last token's lines only).",
         "att_steps": "### 3 · Step by step: how one head computes its weights",
         "att_what_steps": "**What am I looking at?** The arithmetic of one head for one token, with the "
         "model's real numbers. ① The *query* q (what this token is looking for) is compared with every "
@@ -121,7 +122,8 @@ add(
         "att_head_view": "### 2 · 连线视图：用线表示注意力",
         "att_what_head": "**我在看什么？** 同一层的注意力，用线画出来。左边：每个词元作为*查询*；右边：同样的"
         "词元作为*键*。从左边一个词元连到右边一个词元的线表示“读这个词元时，这个头看了那个词元”——线越粗越深，"
-        "注意力越多。每种颜色是一个头；点击图例中的头可以隐藏或显示它。选择一个聚焦词元，只保留它的连线（文本较长时，一开始只显示最后一个词元的连线）。",
+        "注意力越多。每种颜色是一个头；点击图例中的头可以隐藏或显示它。把鼠标移到一个词元上，只显示它的连线（左边：它看向哪里；右边：谁在看它）；"
+        "或选择一个聚焦词元来保留它的连线（文本较长时，一开始只显示最后一个词元的连线）。",
         "att_steps": "### 3 · 逐步计算：一个头如何算出权重",
         "att_what_steps": "**我在看什么？** 一个头对一个词元的计算过程，用的是模型的真实数字。"
         "① *查询* q（这个词元在找什么）和每个*键* k（每个词元能提供什么）做点积 q·k——方向越一致，值越大。"
