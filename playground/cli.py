@@ -27,7 +27,8 @@ def _train(args: argparse.Namespace) -> int:
     )
     train_cfg = TrainConfig(
         steps=args.steps, batch_size=args.batch, lr=args.lr, warmup_steps=min(args.warmup, args.steps),
-        eval_interval=args.eval_interval, seed=args.seed,
+        eval_interval=args.eval_interval, seed=args.seed, min_lr_ratio=args.min_lr_ratio,
+        weight_decay=args.weight_decay, beta2=args.beta2, grad_clip=args.grad_clip,
     )
     print(
         f"{data.corpus_name}: {len(data.train_ids):,} train / {len(data.val_ids):,} val tokens, "
@@ -114,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch", type=int, default=16)
     train.add_argument("--lr", type=float, default=3e-3)
     train.add_argument("--warmup", type=int, default=50)
+    train.add_argument("--min-lr-ratio", type=float, default=0.1, help="final lr / peak lr (1 = constant)")
+    train.add_argument("--weight-decay", type=float, default=0.1)
+    train.add_argument("--beta2", type=float, default=0.99)
+    train.add_argument("--grad-clip", type=float, default=1.0)
     train.add_argument("--eval-interval", type=int, default=100)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--sample-prompt", default="\n")

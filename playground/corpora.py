@@ -113,10 +113,12 @@ def task_lines(task: str, n: int, seed: int, **lengths: int) -> str:
 
 
 def _task_text(task: str, n_bytes: int, seed: int) -> str:
+    """Task lines up to `n_bytes`. Induction blocks are joined with no newline: a line start
+    would give heads a position to count from instead of finding the earlier copy (measured)."""
     make = _task_maker(task, seed)
     lines, total = [], 0
     while total < n_bytes:
-        lines.append(make())
+        lines.append(make().rstrip("\n") if task == "induction" else make())
         total += len(lines[-1])  # ASCII: characters are bytes
     return "".join(lines)
 

@@ -250,6 +250,11 @@ ANSWERS = {
 }
 
 
+def test_induction_corpus_is_the_task_blocks_with_no_line_breaks():
+    corpus = load_corpus("induction", seed=0, size=5_000)
+    assert "\n" not in corpus.train and corpus.train.isalpha()
+
+
 def test_induction_lines_are_one_random_string_four_times():
     for line in task_lines("induction", 2_000, seed=0).splitlines():
         piece = line[: len(line) // 4]
