@@ -77,8 +77,17 @@ class Generation:
 
 
 def builtin_names() -> list[str]:
-    """Names of the shipped checkpoints, the default first."""
-    names = sorted(p.name for p in CHECKPOINT_DIR.glob("*") if (p / "config.json").exists())
+    """Names of the shipped GPT checkpoints, the default first (encoder-decoder ones are skipped)."""
+    import json
+
+    def is_seq2seq(folder: Path) -> bool:  # a translation model (seq2seq.py), not a GPT for the picker
+        try:
+            card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
+            return card.get("architecture") == "encoder-decoder"
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    names = sorted(p.name for p in CHECKPOINT_DIR.glob("*") if (p / "config.json").exists() and not is_seq2seq(p))
     return sorted(names, key=lambda n: n != DEFAULT_MODEL)
 
 
@@ -94,15 +103,40 @@ def _load_builtin(name: str) -> ModelBundle:
 
 
 def load_model(name_or_path: str | Path) -> ModelBundle:
-    """A built-in checkpoint name (shared, cached), or a checkpoint folder or .zip."""
+    """A built-in checkpoint, a checkpoint folder or .zip, or a GPT-2-family model from the Hub.
+
+    What a name means, checked in this order:
+
+    1. "hf:<repo id>" ("hf:gpt2", "hf:openai-community/gpt2"): always the Hugging Face Hub;
+    2. a built-in name (`builtin_names()`; shared, cached);
+    3. a `Path`, or a string naming an existing file or folder: a checkpoint folder / .zip;
+    4. any other string that is a valid Hub repo id ("distilgpt2", "owner/name"): the Hub.
+
+    Hub models (1, 4) are GPT-2-architecture repos with config.json, model.safetensors and
+    tokenizer.json, within `config.MODEL_LIMITS`; shared read-only and cached (`playground.hub`).
+    Use "hf:" to be explicit: a local folder called "gpt2" would win over rule 4.
+    """
+    from . import hub  # hub builds ModelBundles, so it imports this module
+
     key = str(name_or_path)
+    if isinstance(name_or_path, str) and key[: len(hub.HUB_PREFIX)].lower() == hub.HUB_PREFIX:
+        return hub.load_hub_model(key)
     if key in builtin_names():
         return _load_builtin(key)
     path = Path(name_or_path)
     if path.exists():
         return _bundle(path.stem, load_checkpoint(path))
+    if isinstance(name_or_path, str) and hub.is_hub_name(key):
+        try:
+            return hub.load_hub_model(key)
+        except hub.HubError as err:
+            raise PlaygroundError(
+                f"{key!r} is not a built-in model ({', '.join(builtin_names()) or 'none'}) nor an existing "
+                f"checkpoint folder / .zip, so it was tried as a Hugging Face Hub id: {err}"
+            ) from None
     raise PlaygroundError(
-        f"no model called {key!r}: use one of {builtin_names()} or a checkpoint folder / .zip path"
+        f"no model called {key!r}: use one of {builtin_names()}, a checkpoint folder / .zip path, or a "
+        "GPT-2 model id from the Hugging Face Hub such as 'hf:distilgpt2'"
     )
 
 
@@ -126,6 +160,13 @@ def check_text(text: str, what: str = "the text") -> str:
         raise PlaygroundError(f"{what} is empty: type at least one character")
     if len(text) > MAX_TEXT_CHARS:
         raise PlaygroundError(f"{what} has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:  # e.g. "\ud800": the tokenizer cannot take it
+        raise PlaygroundError(
+            f"{what} contains a lone surrogate (U+{ord(text[err.start]):04X} at position {err.start}), "
+            "which is not valid Unicode text; remove it"
+        ) from None
     return text
 
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m playground train|inspect|generate ...` (see --help)."""
+"""Command line: `python -m playground train|train-translate|inspect|generate ...` (see --help)."""
 
 from __future__ import annotations
 
@@ -70,6 +70,47 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_translate(args: argparse.Namespace) -> int:
+    from . import seq2seq
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model_kwargs = dict(n_layers=args.layers, n_heads=args.heads, d_model=args.d_model, d_mlp=args.d_mlp)
+    train_cfg = TrainConfig(
+        steps=args.steps,
+        batch_size=args.batch,
+        lr=args.lr,
+        warmup_steps=min(args.warmup, args.steps),
+        seed=args.seed,
+        weight_decay=args.weight_decay,
+        beta2=args.beta2,
+        grad_clip=args.grad_clip,
+    )
+    print(f"{args.pairs:,} sentence pairs (seed {args.seed}); training ...", file=sys.stderr)
+    bar = tqdm(total=train_cfg.steps, unit="step", file=sys.stderr)
+
+    def on_step(step) -> None:
+        bar.update(1)
+        bar.set_postfix({"loss": f"{step.loss:.4f}"}, refresh=False)
+
+    try:
+        translator, card = seq2seq.build_translator(
+            model_kwargs, train_cfg, args.pairs, args.eval_pairs, args.eval_seed, on_step=on_step
+        )
+    finally:
+        bar.close()
+    card["name"] = args.name or Path(args.out).name
+    card["command"] = "python -m playground " + " ".join(sys.argv[1:])
+    out = seq2seq.save_translator(args.out, translator, card)
+    h = card["heldout"]
+    print(
+        f"saved {out}  exact match {card['exact_match']:.2%} on {h['n']} held-out pairs "
+        f"(seed {h['seed']}, {h['in_training_skipped']} drawn sentences skipped: in the training set)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _inspect(args: argparse.Namespace) -> int:
     bundle = api.load_model(args.model)
     result = api.inspect(bundle, args.text)
@@ -127,6 +168,27 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
     train.add_argument("--out", required=True, help="checkpoint folder to write")
     train.set_defaults(run=_train)
+
+    tt = sub.add_parser("train-translate", help="train the English->Chinese encoder-decoder and save it")
+    tt.add_argument("--pairs", type=int, default=40_000, help="training sentence pairs (corpora.story_pairs)")
+    tt.add_argument("--layers", type=int, default=2, help="encoder layers (the decoder has as many)")
+    tt.add_argument("--heads", type=int, default=4)
+    tt.add_argument("--d-model", type=int, default=128)
+    tt.add_argument("--d-mlp", type=int, default=256)
+    tt.add_argument("--steps", type=int, default=1200)
+    tt.add_argument("--batch", type=int, default=64)
+    tt.add_argument("--lr", type=float, default=2e-3)
+    tt.add_argument("--warmup", type=int, default=100)
+    tt.add_argument("--weight-decay", type=float, default=0.01)
+    tt.add_argument("--beta2", type=float, default=0.98)
+    tt.add_argument("--grad-clip", type=float, default=1.0)
+    tt.add_argument("--seed", type=int, default=0, help="seed of the training pairs and the weights")
+    tt.add_argument("--eval-pairs", type=int, default=1000, help="held-out pairs not in the training set")
+    tt.add_argument("--eval-seed", type=int, default=1, help="seed of the held-out pairs (not --seed)")
+    tt.add_argument("--name", help="model name in its card (default: the folder name)")
+    tt.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
+    tt.add_argument("--out", required=True, help="checkpoint folder to write")
+    tt.set_defaults(run=_train_translate)
 
     inspect = sub.add_parser("inspect", help="tokenize a text and summarise the attention")
     inspect.add_argument("--model", default=api.DEFAULT_MODEL, help="built-in name, folder or .zip")

@@ -8,6 +8,7 @@ Only torch and the standard library are imported here.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -160,10 +161,14 @@ def run_with_cache(
         ids = ids.unsqueeze(0)
     store: dict[str, torch.Tensor] = {}
     handles = []
+    # Hooks live on the module, so a forward pass of the same (shared, cached) model in another
+    # thread — another user's request — calls them too: keep only this thread's activations.
+    owner = threading.get_ident()
     try:
         for name in wanted:
             def save(_module, _inputs, output, name=name):
-                store[name] = output.detach()
+                if threading.get_ident() == owner:
+                    store[name] = output.detach()
             handles.append(points[name].register_forward_hook(save))
         with torch.no_grad():
             logits = model(ids, kv_cache=kv_cache)

@@ -66,6 +66,7 @@ class SessionRegistry:
         self._expired: OrderedDict[str, float] = OrderedDict()  # session id -> when it expired
         self._sweeper: threading.Thread | None = None
         self._stop = threading.Event()
+        self.n_dropped = 0  # sessions expired or dropped so far
 
     # ---------------------------------------------------------------- slots
     def put(self, session: str, slot: str, value: Any) -> None:
@@ -186,6 +187,7 @@ class SessionRegistry:
         return stale
 
     def _remember_expired(self, session: str) -> None:
+        self.n_dropped += 1
         self._expired[session] = self._clock()
         while len(self._expired) > MAX_TOMBSTONES:
             self._expired.popitem(last=False)
@@ -198,17 +200,25 @@ class SessionRegistry:
         with self._lock:
             return len(self._sessions)
 
-    def start_sweeper(self, interval: float = 60.0) -> None:
+    def start_sweeper(self, interval: float = 60.0, after: Callable[[list[str]], Any] | None = None) -> None:
         """Sweep every `interval` seconds in a daemon thread (idempotent), so idle sessions are
-        freed even when nobody calls the registry."""
+        freed even when nobody calls the registry. `after(dropped_ids)` runs after a sweep that
+        dropped sessions (e.g. to hand freed memory back to the OS)."""
         with self._lock:
             if self._sweeper is not None and self._sweeper.is_alive():
                 return
             self._stop.clear()
 
             def run() -> None:
+                seen = self.n_dropped
                 while not self._stop.wait(interval):
-                    self.sweep()
+                    dropped = self.sweep()
+                    if after is not None and self.n_dropped != seen:  # also sessions dropped by other calls
+                        seen = self.n_dropped
+                        try:
+                            after(dropped)
+                        except Exception:  # a failing hook must not stop the sweeps
+                            pass
 
             self._sweeper = threading.Thread(target=run, name="session-sweeper", daemon=True)
             self._sweeper.start()

@@ -138,6 +138,20 @@ def _chunks(text: str, size: int) -> list[str]:
     return pieces
 
 
+def _check_encodable(text: object, what: str = "the text") -> None:
+    """A TokenizerError unless `text` is a str that is valid Unicode (a lone surrogate such as
+    "\\ud800" has no UTF-8 form: the tokenizer would fail with a TypeError)."""
+    if not isinstance(text, str):
+        raise TokenizerError(f"{what} must be text (str), got {type(text).__name__}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise TokenizerError(
+            f"{what} contains a lone surrogate (U+{ord(text[err.start]):04X} at position {err.start}), "
+            "which is not valid Unicode text; remove it"
+        ) from None
+
+
 def _check_kind(kind: object) -> None:
     if kind not in KINDS:
         raise TokenizerError(f"tokenizer kind must be one of {', '.join(KINDS)}; got {kind!r}")
@@ -318,6 +332,28 @@ class Tokenizer:
             raise TokenizerError(f"cannot read tokenizer file {path}: {err}") from None
         return cls.from_str(json_str)
 
+    @classmethod
+    def from_gpt2_vocab(cls, vocab: dict[str, int], merges: list[tuple[str, str]]) -> Tokenizer:
+        """GPT-2's byte-level BPE from its older files: vocab.json (token -> id) and the merges of
+        merges.txt, for Hub repos without a tokenizer.json. Builds what GPT-2's tokenizer.json
+        holds (ByteLevel pre-tokenizer without prefix space, ByteLevel decoder), with
+        "<|endoftext|>" as a special token when the vocabulary has it."""
+        if not isinstance(vocab, dict) or not all(
+            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in vocab.items()
+        ):
+            raise TokenizerError("vocab.json must be a JSON object mapping token strings to integer ids")
+        if len(set(vocab.values())) != len(vocab) or min(vocab.values(), default=0) < 0:
+            raise TokenizerError("vocab.json must give every token a different id >= 0")
+        try:
+            hf = tokenizers.Tokenizer(models.BPE(vocab, [tuple(m) for m in merges]))
+        except Exception as err:  # the Rust side raises plain Exception (e.g. a merge of unknown tokens)
+            raise TokenizerError(f"vocab.json and merges.txt do not form a BPE: {err}") from None
+        hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        hf.decoder = decoders.ByteLevel()
+        if "<|endoftext|>" in vocab:
+            hf.add_special_tokens([tokenizers.AddedToken("<|endoftext|>", special=True)])
+        return cls(hf)
+
     def to_str(self) -> str:
         return self.hf.to_str()
 
@@ -380,6 +416,7 @@ class Tokenizer:
     # ----- encoding, decoding -----
 
     def encode(self, text: str) -> Encoding:
+        _check_encodable(text)
         enc = self.hf.encode(text, add_special_tokens=False)
         ids = enc.ids
         pieces = [self.token_bytes(i) for i in ids]
@@ -398,6 +435,7 @@ class Tokenizer:
     def encode_ids(self, text: str) -> list[int]:
         """Just the ids, for long corpora: multi-MB texts are encoded in parallel pieces
         (the same ids as one `encode` call)."""
+        _check_encodable(text)
         if len(text) <= CHUNK_CHARS:
             return self.hf.encode(text, add_special_tokens=False).ids
         encodings = self.hf.encode_batch_fast(_chunks(text, CHUNK_CHARS), add_special_tokens=False)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuilds every shipped checkpoint in assets/checkpoints/ (fixed seeds; README lists each command).
-# Usage: bash scripts/build_checkpoints.sh [name ...]   (default: all four)
+# Usage: bash scripts/build_checkpoints.sh [name ...]   (default: all five)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=assets/checkpoints
@@ -9,8 +9,9 @@ declare -A CMD=(
   [induction]="python -m playground train --corpus induction --size 6000000 --tokenizer char --vocab 32 --layers 2 --heads 2 --d-model 64 --ctx 64 --steps 3000 --batch 32 --lr 3e-3 --warmup 0 --min-lr-ratio 1 --weight-decay 0.01 --beta2 0.999 --grad-clip 1000 --eval-interval 250 --seed 0 --sample-prompt qwertyuiopqwertyuiopqw --out $out/induction"
   [stories]="python -m playground train --corpus stories --tokenizer bpe --vocab 2048 --layers 4 --heads 4 --d-model 192 --ctx 128 --steps 1200 --batch 16 --lr 2e-3 --warmup 100 --eval-interval 200 --seed 0 --threads 1 --sample-prompt Once --out $out/stories"
   [stories-char]="python -m playground train --corpus stories --tokenizer char --layers 4 --heads 4 --d-model 128 --ctx 128 --steps 1500 --batch 16 --lr 2e-3 --warmup 100 --eval-interval 250 --seed 0 --threads 1 --sample-prompt Once --out $out/stories-char"
+  [translate-en-zh]="python -m playground train-translate --pairs 40000 --layers 2 --heads 4 --d-model 128 --d-mlp 256 --steps 1200 --batch 64 --lr 2e-3 --warmup 100 --seed 0 --eval-pairs 1000 --eval-seed 1 --threads 1 --out $out/translate-en-zh"
 )
-names=("$@"); [ ${#names[@]} -eq 0 ] && names=(sort induction stories stories-char)
+names=("$@"); [ ${#names[@]} -eq 0 ] && names=(sort induction stories stories-char translate-en-zh)
 for name in "${names[@]}"; do
   echo "== $name: ${CMD[$name]}"
   ${CMD[$name]}

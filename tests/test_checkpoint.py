@@ -505,3 +505,27 @@ def test_export_refuses_a_zip_too_large_to_import(folder, monkeypatch):
     with pytest.raises(CheckpointError, match="too large"):
         export_zip(folder)
     assert not folder.with_name("ckpt.zip").exists()
+
+
+def test_member_count_is_read_from_the_end_record_before_the_directory_is_parsed(tmp_path, files, monkeypatch):
+    """A small zip listing a huge number of members is refused without building one ZipInfo each."""
+    path = make_zip(tmp_path / "m.zip", {**files, **{f"ckpt/{i}/": b"" for i in range(40)}})
+    opened = []
+    monkeypatch.setattr(ck.zipfile, "ZipFile", lambda *a, **k: opened.append(a) or pytest.fail("parsed"))
+    assert_import_refused(path, tmp_path / "out", "the zip has 43 members", f"at most {ck.MAX_ZIP_MEMBERS}")
+    assert not opened
+
+
+def test_a_directory_larger_than_its_member_count_needs_is_refused(tmp_path, files):
+    # A few members with very long names: the count is fine, the directory is not.
+    path = make_zip(tmp_path / "m.zip", {**files, **{"x" * 30_000 + f"{i}/": b"" for i in range(3)}})
+    assert_import_refused(path, tmp_path / "out", "directory is", "at most 65,536 bytes")
+
+
+def test_a_zip_whose_end_record_lies_about_its_count_is_still_bounded(tmp_path, files):
+    path = make_zip(tmp_path / "m.zip", {**files, **{f"ckpt/{i}/": b"" for i in range(30)}})
+    data = bytearray(path.read_bytes())
+    at = data.rfind(b"PK\x05\x06")
+    data[at + 8 : at + 12] = (3).to_bytes(2, "little") * 2  # claim 3 members; the directory holds 33
+    path.write_bytes(bytes(data))
+    assert_import_refused(path, tmp_path / "out")  # refused (count checked again on the parsed directory)

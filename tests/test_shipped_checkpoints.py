@@ -5,11 +5,12 @@ import json
 import pytest
 import torch
 
-from playground import api
-from playground.corpora import load_corpus
+from playground import api, seq2seq
+from playground.corpora import load_corpus, story_pairs
 from playground.training import evaluate
 
-SHIPPED = ["stories", "stories-char", "sort", "induction"]
+SHIPPED = ["stories", "stories-char", "sort", "induction"]  # GPTs: the model picker lists these
+TRANSLATE = "translate-en-zh"  # the encoder-decoder (playground.seq2seq); not a GPT, not in the picker
 FRESH_SEED = 12345  # never used to build a checkpoint: this is data the models have not seen
 
 
@@ -51,3 +52,61 @@ def test_the_sort_model_sorts_fresh_digit_strings():
         out = api.generate(bundle, "\n" + question + "=", max_new_tokens=len(answer), greedy=True)
         correct += out.completion == answer
     assert correct / len(problems) >= 0.8
+
+
+# ---------------------------------------------------------------- the encoder-decoder translator
+
+
+@pytest.fixture
+def one_thread():
+    """Decoding is many small matrix products: one thread is ~8x faster than two on a busy 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _translate_card() -> dict:
+    return json.loads((api.CHECKPOINT_DIR / TRANSLATE / "card.json").read_text(encoding="utf-8"))
+
+
+def test_the_translation_checkpoint_is_shipped_but_not_offered_as_a_gpt():
+    assert (api.CHECKPOINT_DIR / TRANSLATE / "config.json").is_file()
+    assert _translate_card()["architecture"] == "encoder-decoder"
+    assert TRANSLATE not in api.builtin_names()
+
+
+def test_translation_card_records_how_it_was_made_and_its_numbers_match_the_model():
+    card = _translate_card()
+    assert card["command"].startswith("python -m playground train-translate")
+    assert f"--out assets/checkpoints/{TRANSLATE}" in card["command"]
+    assert "--threads 1" in card["command"]
+    assert 0 < card["train_seconds"] <= 15 * 60
+    assert card["steps_done"] == card["train"]["steps"]
+    assert card["heldout"]["seed"] != card["train"]["seed"]
+    translator = seq2seq.load_translator(api.CHECKPOINT_DIR / TRANSLATE)
+    assert card["config"] == translator.config.to_dict()
+    assert card["n_params"] == translator.model.n_params()
+    size = sum(p.stat().st_size for p in (api.CHECKPOINT_DIR / TRANSLATE).iterdir())
+    assert size <= 5 * 1024 * 1024
+
+
+def test_the_translators_card_exact_match_is_reproduced_on_its_heldout_set(one_thread):
+    card = _translate_card()
+    translator = seq2seq.load_translator(api.CHECKPOINT_DIR / TRANSLATE)
+    train = {en for en, _ in story_pairs(card["train"]["pairs"], card["train"]["seed"])}
+    held, drawn = seq2seq.heldout_pairs(card["heldout"]["n"], card["heldout"]["seed"], train)
+    assert drawn == card["heldout"]["drawn"]
+    accuracy, _ = translator.exact_match(held)
+    assert round(accuracy, 4) == card["exact_match"]
+    assert card["exact_match"] >= 0.95
+
+
+def test_the_translator_gets_95_percent_exact_match_on_fresh_unseen_sentences(one_thread):
+    card = _translate_card()
+    assert FRESH_SEED not in (card["train"]["seed"], card["heldout"]["seed"])
+    translator = seq2seq.load_translator(api.CHECKPOINT_DIR / TRANSLATE)
+    train = {en for en, _ in story_pairs(card["train"]["pairs"], card["train"]["seed"])}
+    held, _ = seq2seq.heldout_pairs(100, FRESH_SEED, train)  # English never seen in training
+    accuracy, misses = translator.exact_match(held)
+    assert accuracy >= 0.95, misses[:5]

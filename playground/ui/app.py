@@ -15,13 +15,18 @@ import torch
 
 from .. import api
 from ..checkpoint import MAX_UPLOAD_ZIP_BYTES
-from . import article_tab, attention_tab, embeddings_tab, generate_tab, tokens_tab, train_tab, worked_tab
+from . import article_tab, attention_tab, embeddings_tab, generate_tab, tokens_tab, train_tab, translate_tab, worked_tab
+from .errors import guard_app
 from .i18n import add, i18n, t
-from .state import model_choices
+from .state import REGISTRY, SESSION_TTL, model_choices
 
 CSS_PATH = Path(__file__).resolve().parents[2] / "assets" / "style.css"
 HOVER_JS_PATH = Path(__file__).resolve().parents[2] / "assets" / "head_view_hover.js"
 EXAMPLE_TEXT = "The dog saw the cat. She ran to the tree. 狗看见了猫。"
+# Requests waiting in the queue, all events together; one more gets Gradio's "Queue is full".
+QUEUE_MAX_SIZE = int(os.environ.get("PLAYGROUND_QUEUE_MAX_SIZE", 64))
+# How often expired sessions are freed (seconds); at most half the session TTL.
+SWEEP_INTERVAL = float(os.environ.get("PLAYGROUND_SWEEP_SECONDS", min(60.0, SESSION_TTL / 2)))
 
 add(
     en={
@@ -55,6 +60,7 @@ TABS = [
     ("tab_train", "train", train_tab),
     ("tab_generate", "generate", generate_tab),
     ("tab_article", "article", article_tab),
+    ("tab_translate", "translate", translate_tab),
 ]
 
 
@@ -80,7 +86,15 @@ def build_app() -> gr.Blocks:
         choices = model_choices()
         with gr.Row(equal_height=True):
             picker = gr.Dropdown(choices, value=choices[0], label=t("model"), elem_id="model-picker", scale=1)
-            text = gr.Textbox(EXAMPLE_TEXT, label=t("text"), lines=2, max_lines=8, elem_id="text-input", scale=4)
+            text = gr.Textbox(
+                EXAMPLE_TEXT,
+                label=t("text"),
+                lines=2,
+                max_lines=8,
+                elem_id="text-input",
+                scale=4,
+                max_length=api.MAX_TEXT_CHARS,
+            )
             run = gr.Button(t("inspect"), variant="primary", elem_id="inspect-button", scale=0, min_width=120)
         if choices == [api.DEMO_MODEL]:
             gr.Markdown(t("untrained_notice"), elem_id="untrained-notice")
@@ -89,7 +103,24 @@ def build_app() -> gr.Blocks:
             for label, tab_id, module in TABS:
                 with gr.Tab(t(label), id=tab_id, elem_id=f"tab-{tab_id}"):
                     module.build(shared, demo)
+    guard_app(demo)  # every handler's errors reach the user as a gr.Error in their language (errors.py)
+    REGISTRY.start_sweeper(SWEEP_INTERVAL, after=release_memory)  # free idle sessions even when nobody calls
     return demo
+
+
+def release_memory(_dropped=None) -> None:
+    """After sessions expired: collect garbage and hand the C heap's free pages back to the OS.
+
+    glibc keeps freed memory in per-thread arenas; without malloc_trim the server's RSS stays
+    at its peak after every user has left (measured by bench/load_test.py). No-op elsewhere."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def configure_torch_threads() -> int:
@@ -103,6 +134,13 @@ def configure_torch_threads() -> int:
     threads = int(os.environ.get("PLAYGROUND_TORCH_THREADS", "1"))
     torch.set_num_threads(max(1, threads))
     return torch.get_num_threads()
+
+
+def queue_kwargs() -> dict:
+    """Arguments for `demo.queue`: two events at a time by default (heavy events set their own
+    limits) and a bounded queue, so a flood of requests gets a clear "Queue is full" message
+    instead of ever-growing waits and memory."""
+    return dict(default_concurrency_limit=2, max_size=QUEUE_MAX_SIZE)
 
 
 def launch_kwargs() -> dict:

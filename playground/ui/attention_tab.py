@@ -17,7 +17,7 @@ import numpy as np
 from .. import api, figures
 from .i18n import add, language, t, text
 from .plots import FastPlot
-from .state import inspect_or_error
+from .state import SESSION_TTL, inspect_or_error
 from .token_view import tokens_html
 
 GRID_WIDTH_PX = 600  # the thumbnail grid shares a row with the enlarged head
@@ -382,7 +382,7 @@ def _focus(view: dict, focus) -> int | None:
 def build(shared, demo: gr.Blocks) -> None:
     """Layout of the Attention tab; wires /inspect to the shared inputs, and the selectors to
     cheap redraws from the session's view."""
-    view = gr.State(None)
+    view = gr.State(None, time_to_live=SESSION_TTL)  # freed with the session's models (state.py)
     tokens = gr.HTML(label=t("att_tokens"), elem_id="att-tokens")
     summary = gr.Markdown(elem_id="att-summary")
     with gr.Row(equal_height=True, elem_id="att-controls"):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from .. import api
+from .. import api, hub
 from ..sessions import SessionError, SessionRegistry
 
 MY_MODEL = "My model"
@@ -85,15 +85,23 @@ def picker_update(session, select: bool = False):
 def get_bundle(name: str | None, session=None) -> api.ModelBundle:
     """The model called `name` (default: the first choice); unknown names list the valid ones.
 
-    "My model" resolves only for the session that trained or uploaded it."""
+    "My model" resolves only for the session that trained or uploaded it. A name that is not a
+    choice is a GPT-2-family Hugging Face Hub id ("gpt2", "hf:distilgpt2", "owner/name"; see
+    `playground.hub`): its syntax is checked first, and it is never used as a local path."""
     name = name or model_choices()[0]
     if name == MY_MODEL:
         return get_my_model(session).bundle
     if name == api.DEMO_MODEL:
         return api.demo_model()
-    if name not in api.builtin_names():
-        raise api.PlaygroundError(f"unknown model {name!r}; choose one of {model_choices()}")
-    return api.load_model(name)
+    if name in api.builtin_names():
+        return api.load_model(name)
+    # Anything else is a Hub id or an error: a typed name never becomes a local path here.
+    if not hub.is_hub_name(name):
+        raise api.PlaygroundError(
+            f"unknown model {str(name)[:120]!r}; choose one of {model_choices()} or type the id of a GPT-2 "
+            f"model on the Hugging Face Hub, e.g. {hub.EXAMPLES}"
+        )
+    return hub.load_hub_model(name)
 
 
 def inspect_or_error(model_name: str | None, text_in: str) -> tuple[api.ModelBundle, api.Inspection]:

@@ -31,6 +31,7 @@ from ..config import ConfigError, ModelConfig, TrainConfig
 from ..corpora import CORPUS_NAMES, load_corpus, read_text_file, user_corpus
 from ..tokenizer import KINDS
 from ..training import train_steps
+from .errors import check_upload
 from .i18n import add, language, t, text
 from .plots import FastPlot
 from .state import MY_MODEL, REGISTRY, SESSION_TTL, get_my_model, picker_update, session_of, set_my_model
@@ -309,7 +310,7 @@ def _corpus_text(corpus: str, pasted: str | None, upload, lang: str) -> str | No
             raise gr.Error(f"unknown corpus {corpus!r}; choose one of {', '.join((*CORPUS_NAMES, MY_TEXT))}")
         return None
     if upload:
-        return read_text_file(_path(upload))
+        return read_text_file(check_upload(_path(upload)))
     if pasted and pasted.strip():
         return pasted
     raise gr.Error(text("train_err_no_text", lang))
@@ -646,8 +647,8 @@ def on_upload(file, request: gr.Request | None = None):
     lang, session = language(request), session_of(request)
     if not file:
         return gr.skip(), gr.skip()
-    path = _path(file)
     try:
+        path = check_upload(_path(file))  # only a file Gradio received from this user
         ckpt = load_checkpoint(path)
     except (CheckpointError, ConfigError, ValueError) as err:
         raise gr.Error(str(err)) from None

@@ -1,0 +1,772 @@
+"""An encoder-decoder Transformer that translates English story sentences into Chinese.
+
+This is the article's architecture (section 2 flowchart, section 5 code), small and complete:
+
+    English tokens -> embedding + learned positions -> ENCODER (self-attention, no mask)
+                                                          |  memory (B, S, d_model)
+    "<s>" + Chinese so far -> embedding + positions -> DECODER:
+        masked self-attention   (a target token sees only earlier target tokens)
+        cross-attention         (queries from the decoder, keys/values from the encoder memory)
+    -> linear output layer -> next Chinese character
+
+Cross-attention is the one new piece compared with GPT: it is how the decoder reads the
+source, and its pattern (target tokens x source tokens) is the word alignment.
+
+Blocks are pre-LayerNorm with a GELU MLP, like TinyGPT. Every attention stage passes through a
+`HookPoint` whose *module path is its name* (`encoder.blocks.0.attn.hook_pattern`,
+`decoder.blocks.1.cross_attn.hook_pattern`, ...), so `run_with_cache` here captures them the
+same way `playground.hooks.run_with_cache` does for TinyGPT.
+
+Data: `corpora.story_pairs` (aligned English/Chinese sentences). Tokenizers: words on the
+English side (lower-cased, so "The" and "the" are one token) and characters on the Chinese
+side, both project `Tokenizer`s with the special tokens <pad>=0, <s>=1, </s>=2, [UNK]=3.
+
+A checkpoint is a folder of JSON and safetensors only (never pickle):
+config.json ("architecture": "encoder-decoder"), model.safetensors, source_tokenizer.json,
+target_tokenizer.json and card.json. It is *not* a GPT-2 folder; `api.builtin_names` skips it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import random
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import tokenizers
+import torch
+import torch.nn.functional as F
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers
+from torch import nn
+
+from . import story_grammar
+from .checkpoint import (
+    FLOAT_DTYPES,
+    MAX_CHECKPOINT_BYTES,
+    CheckpointError,
+    _check_size,
+    _json_text,
+    _not_safetensors,
+    _read_json,
+)
+from .config import MODEL_LIMITS, ConfigError, TrainConfig, _check_float, _check_int
+from .corpora import story_pairs
+from .hooks import ActivationCache, HookPoint
+from .tokenizer import WORD_PATTERN, Tokenizer, TokenizerError
+from .training import lr_at, make_optimizer
+
+ARCHITECTURE = "encoder-decoder"
+MODEL_TYPE = "playground-seq2seq"
+FORMAT_VERSION = 1
+CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoints"
+BUILTIN_NAME = "translate-en-zh"
+PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "[UNK]"
+SPECIALS = (PAD, BOS, EOS, UNK)
+PAD_ID, BOS_ID, EOS_ID, UNK_ID = range(4)  # the same ids on both sides
+MAX_SOURCE_CHARS = 200
+# TrainConfig fields train_translation uses (the rest are for the GPT trainer's eval and samples).
+TRAIN_FIELDS = ("steps", "batch_size", "lr", "min_lr_ratio", "warmup_steps", "weight_decay", "beta1", "beta2",
+                "grad_clip", "seed")  # fmt: skip
+FILES = ("config.json", "model.safetensors", "source_tokenizer.json", "target_tokenizer.json")
+
+
+class TranslateError(ValueError):
+    """Input the translator cannot take; the message says what is allowed."""
+
+
+# ---------------------------------------------------------------- config
+
+
+@dataclass(frozen=True)
+class Seq2SeqConfig:
+    """Shape of the encoder-decoder. The encoder and the decoder have `n_layers` blocks each
+    (the article's `num_layers`); `n_ctx_src` / `n_ctx_tgt` are the longest sequences (tokens,
+    the target counted with its <s>)."""
+
+    d_vocab_src: int
+    d_vocab_tgt: int
+    n_layers: int = 2
+    n_heads: int = 4
+    d_model: int = 128
+    d_mlp: int = 0  # 0 means 4 * d_model
+    n_ctx_src: int = 32
+    n_ctx_tgt: int = 32
+    layer_norm_eps: float = 1e-5
+
+    def __post_init__(self) -> None:
+        if self.d_mlp == 0 and isinstance(self.d_model, int) and not isinstance(self.d_model, bool):
+            object.__setattr__(self, "d_mlp", 4 * self.d_model)
+        limits = {
+            "d_vocab_src": MODEL_LIMITS["d_vocab"], "d_vocab_tgt": MODEL_LIMITS["d_vocab"],
+            "n_ctx_src": MODEL_LIMITS["n_ctx"], "n_ctx_tgt": MODEL_LIMITS["n_ctx"],
+        }  # fmt: skip
+        limits |= {k: MODEL_LIMITS[k] for k in ("n_layers", "n_heads", "d_model", "d_mlp")}
+        for name, (lo, hi) in limits.items():
+            _check_int(name, getattr(self, name), lo, hi)
+        if self.d_model % self.n_heads:
+            raise ConfigError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+        _check_float("layer_norm_eps", self.layer_norm_eps, 0.0, 1e-2, lo_open=True)
+
+    @property
+    def d_head(self) -> int:
+        return self.d_model // self.n_heads
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Seq2SeqConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"unknown encoder-decoder config keys {unknown}; known: {sorted(names)}")
+        try:
+            return cls(**data)
+        except TypeError as err:  # a required key is missing
+            raise ConfigError(f"incomplete encoder-decoder config: {err}") from None
+
+
+# ---------------------------------------------------------------- model
+
+
+class MultiHeadAttention(nn.Module):
+    """softmax(QKᵀ/√d_head + mask) V, H heads. Self-attention when `memory` is `x`;
+    cross-attention when `memory` is the encoder output (queries ask, the source answers).
+
+    Like TinyGPT there are two paths with one meaning: a manual one feeding the hook points,
+    and PyTorch's fused kernel when nobody listens (training, decoding)."""
+
+    def __init__(self, cfg: Seq2SeqConfig, causal: bool) -> None:
+        super().__init__()
+        d = cfg.d_model
+        self.n_heads, self.d_head, self.causal = cfg.n_heads, cfg.d_head, causal
+        self.q_proj, self.k_proj, self.v_proj, self.o_proj = (nn.Linear(d, d) for _ in range(4))
+        self.hook_q, self.hook_k, self.hook_v = HookPoint(), HookPoint(), HookPoint()
+        self.hook_attn_scores, self.hook_pattern, self.hook_z = HookPoint(), HookPoint(), HookPoint()
+
+    def _listening(self) -> bool:
+        hooks = (self.hook_q, self.hook_k, self.hook_v, self.hook_attn_scores, self.hook_pattern, self.hook_z)
+        return any(h.listening for h in hooks)
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor, key_pad: torch.Tensor | None) -> torch.Tensor:
+        B, Tq, C = x.shape  # x: (B, Tq, d_model) queries come from here
+        Tk = memory.shape[1]  # memory: (B, Tk, d_model) keys and values come from here
+        H, D = self.n_heads, self.d_head
+        q = self.hook_q(self.q_proj(x).view(B, Tq, H, D))  # (B, Tq, H, D)
+        k = self.hook_k(self.k_proj(memory).view(B, Tk, H, D))  # (B, Tk, H, D)
+        v = self.hook_v(self.v_proj(memory).view(B, Tk, H, D))
+        q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # (B, H, T, D)
+        visible = self._visible(Tq, Tk, key_pad)  # (B or 1, 1, Tq, Tk) True = may look; or None
+        if self._listening():
+            scores = q @ k.transpose(-2, -1) / math.sqrt(D)  # (B, H, Tq, Tk)
+            if visible is not None:
+                scores = scores.masked_fill(~visible, float("-inf"))
+            pattern = self.hook_pattern(self.hook_attn_scores(scores).softmax(dim=-1))  # rows sum to 1
+            z = pattern @ v  # (B, H, Tq, D)
+        else:
+            z = F.scaled_dot_product_attention(q, k, v, attn_mask=visible)
+        z = self.hook_z(z.transpose(1, 2))  # (B, Tq, H, D)
+        return self.o_proj(z.reshape(B, Tq, C))
+
+    def _visible(self, Tq: int, Tk: int, key_pad: torch.Tensor | None) -> torch.Tensor | None:
+        """Which keys each query may see: not padding, and (decoder self-attention) not later."""
+        visible = None
+        if key_pad is not None:  # (B, Tk) True = padding
+            visible = ~key_pad[:, None, None, :]  # (B, 1, 1, Tk)
+        if self.causal:
+            earlier = torch.ones(Tq, Tk, dtype=torch.bool).tril()  # (Tq, Tk)
+            visible = earlier if visible is None else visible & earlier
+        return visible
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: Seq2SeqConfig) -> None:
+        super().__init__()
+        self.fc_in, self.fc_out = nn.Linear(cfg.d_model, cfg.d_mlp), nn.Linear(cfg.d_mlp, cfg.d_model)
+        self.hook_post = HookPoint()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc_out(self.hook_post(F.gelu(self.fc_in(x), approximate="tanh")))  # (B, T, d_model)
+
+
+class EncoderBlock(nn.Module):
+    """Pre-LN: x + self-attention (every source token sees every other), then x + MLP."""
+
+    def __init__(self, cfg: Seq2SeqConfig) -> None:
+        super().__init__()
+        self.ln_1, self.ln_2 = (nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps) for _ in range(2))
+        self.attn, self.mlp = MultiHeadAttention(cfg, causal=False), MLP(cfg)
+        self.hook_resid_pre, self.hook_resid_mid, self.hook_resid_post = HookPoint(), HookPoint(), HookPoint()
+
+    def forward(self, x: torch.Tensor, src_pad: torch.Tensor | None) -> torch.Tensor:
+        x = self.hook_resid_pre(x)  # (B, S, d_model)
+        h = self.ln_1(x)
+        x = self.hook_resid_mid(x + self.attn(h, h, src_pad))
+        return self.hook_resid_post(x + self.mlp(self.ln_2(x)))
+
+
+class DecoderBlock(nn.Module):
+    """Pre-LN: x + masked self-attention, x + cross-attention to the encoder memory, x + MLP."""
+
+    def __init__(self, cfg: Seq2SeqConfig) -> None:
+        super().__init__()
+        self.ln_1, self.ln_2, self.ln_3 = (nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps) for _ in range(3))
+        self.self_attn = MultiHeadAttention(cfg, causal=True)
+        self.cross_attn = MultiHeadAttention(cfg, causal=False)
+        self.mlp = MLP(cfg)
+        self.hook_resid_pre, self.hook_resid_mid = HookPoint(), HookPoint()
+        self.hook_resid_cross, self.hook_resid_post = HookPoint(), HookPoint()
+
+    def forward(self, y: torch.Tensor, memory: torch.Tensor, src_pad: torch.Tensor | None) -> torch.Tensor:
+        y = self.hook_resid_pre(y)  # (B, T, d_model)
+        h = self.ln_1(y)
+        # Target padding needs no mask here: pads only follow </s>, and causal queries never see later keys.
+        y = self.hook_resid_mid(y + self.self_attn(h, h, None))
+        y = self.hook_resid_cross(y + self.cross_attn(self.ln_2(y), memory, src_pad))
+        return self.hook_resid_post(y + self.mlp(self.ln_3(y)))
+
+
+class FinalNorm(nn.LayerNorm):
+    def __init__(self, d_model: int, eps: float) -> None:
+        super().__init__(d_model, eps=eps)
+        self.hook_normalized = HookPoint()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.hook_normalized(super().forward(x))
+
+
+class Stack(nn.Module):
+    """Token embedding + learned positions, then blocks, then a final LayerNorm."""
+
+    def __init__(self, cfg: Seq2SeqConfig, d_vocab: int, n_ctx: int, block: type[nn.Module]) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(d_vocab, cfg.d_model)
+        self.pos_embed = nn.Embedding(n_ctx, cfg.d_model)
+        self.blocks = nn.ModuleList(block(cfg) for _ in range(cfg.n_layers))
+        self.ln_final = FinalNorm(cfg.d_model, cfg.layer_norm_eps)
+        self.hook_embed, self.hook_pos_embed = HookPoint(), HookPoint()
+
+    def embed_tokens(self, ids: torch.Tensor) -> torch.Tensor:
+        B, T = ids.shape  # ids: (B, T)
+        if T > self.pos_embed.num_embeddings:
+            raise TranslateError(f"{T} tokens is longer than the model's {self.pos_embed.num_embeddings} positions")
+        pos = self.hook_pos_embed(self.pos_embed(torch.arange(T)).expand(B, T, -1))  # (B, T, d_model)
+        return self.hook_embed(self.embed(ids)) + pos
+
+
+class Seq2Seq(nn.Module):
+    """`forward(src (B, S), tgt_in (B, T)) -> logits (B, T, d_vocab_tgt)`.
+
+    `tgt_in` is "<s>" + the target so far; logits[:, t] predict target token t (teacher forcing
+    in training, one new token per step in `greedy_decode`). Padding (id 0) in `src` is masked."""
+
+    def __init__(self, cfg: Seq2SeqConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = Stack(cfg, cfg.d_vocab_src, cfg.n_ctx_src, EncoderBlock)
+        self.decoder = Stack(cfg, cfg.d_vocab_tgt, cfg.n_ctx_tgt, DecoderBlock)
+        self.lm_head = nn.Linear(cfg.d_model, cfg.d_vocab_tgt)  # the article's output layer
+        self.hook_points = {name: m for name, m in self.named_modules() if isinstance(m, HookPoint)}
+        for name, point in self.hook_points.items():
+            point.name = name
+        for module in self.modules():
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(module.weight, mean=0.0, std=0.02)
+                if getattr(module, "bias", None) is not None:
+                    nn.init.zeros_(module.bias)
+
+    def encode(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Source ids (B, S) -> memory (B, S, d_model) and the padding mask (B, S)."""
+        src_pad = src == PAD_ID
+        x = self.encoder.embed_tokens(src)
+        for block in self.encoder.blocks:
+            x = block(x, src_pad)
+        return self.encoder.ln_final(x), src_pad
+
+    def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor, src_pad: torch.Tensor) -> torch.Tensor:
+        """Decoder input ids (B, T) reading `memory` -> logits (B, T, d_vocab_tgt)."""
+        y = self.decoder.embed_tokens(tgt_in)
+        for block in self.decoder.blocks:
+            y = block(y, memory, src_pad)
+        return self.lm_head(self.decoder.ln_final(y))
+
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        memory, src_pad = self.encode(src)
+        return self.decode(tgt_in, memory, src_pad)
+
+    def loss(self, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy of predicting `tgt[:, 1:]` from `tgt[:, :-1]` (pads ignored).
+        `tgt` is (B, T+1): "<s> y1 .. yn </s> <pad>..."."""
+        logits = self(src, tgt[:, :-1])  # (B, T, V)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1), ignore_index=PAD_ID)
+
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def hook_names(n_layers: int) -> list[str]:
+    """The attention-pattern hooks of a model with `n_layers` encoder and decoder blocks."""
+    enc = [f"encoder.blocks.{i}.attn.hook_pattern" for i in range(n_layers)]
+    dec = [f"decoder.blocks.{i}.{kind}.hook_pattern" for i in range(n_layers) for kind in ("self_attn", "cross_attn")]
+    return enc + dec
+
+
+class Seq2SeqCache(ActivationCache):
+    """Captured activations by hook name (raw entries keep the batch dimension)."""
+
+    def encoder_pattern(self, layer: int, batch: int = 0) -> torch.Tensor:
+        """Encoder self-attention (H, S, S): rows = source queries, columns = source keys."""
+        return self._get(f"encoder.blocks.{self._layer(layer)}.attn.hook_pattern", batch)
+
+    def decoder_pattern(self, layer: int, batch: int = 0) -> torch.Tensor:
+        """Decoder masked self-attention (H, T, T): zero above the diagonal."""
+        return self._get(f"decoder.blocks.{self._layer(layer)}.self_attn.hook_pattern", batch)
+
+    def cross_pattern(self, layer: int, batch: int = 0) -> torch.Tensor:
+        """Cross-attention (H, T, S): rows = target positions, columns = source tokens."""
+        return self._get(f"decoder.blocks.{self._layer(layer)}.cross_attn.hook_pattern", batch)
+
+    def pattern(self, layer: int, batch: int = 0) -> torch.Tensor:
+        raise KeyError("an encoder-decoder has three kinds of attention: use encoder_pattern, "
+                       "decoder_pattern or cross_pattern")  # fmt: skip
+
+
+def run_with_cache(
+    model: Seq2Seq, src, tgt_in, names: Iterable[str] | None = None
+) -> tuple[torch.Tensor, Seq2SeqCache]:
+    """Run `model` on source ids and decoder input ids ((T,) or (B, T)) capturing activations;
+    returns logits (B, T, d_vocab_tgt) and the cache. Hooks are removed in `finally`."""
+    points = model.hook_points
+    wanted = list(points) if names is None else list(names)
+    unknown = [n for n in wanted if n not in points]
+    if unknown:
+        raise KeyError(f"unknown hook names {unknown}; e.g. {hook_names(model.cfg.n_layers)[:3]}")
+    src, tgt_in = (torch.as_tensor(x, dtype=torch.long) for x in (src, tgt_in))
+    src, tgt_in = (x.unsqueeze(0) if x.dim() == 1 else x for x in (src, tgt_in))
+    store: dict[str, torch.Tensor] = {}
+    handles = []
+    try:
+        for name in wanted:
+
+            def save(_module, _inputs, output, name=name):
+                store[name] = output.detach()
+
+            handles.append(points[name].register_forward_hook(save))
+        with torch.no_grad():
+            logits = model(src, tgt_in)
+    finally:
+        for h in handles:
+            h.remove()
+    return logits, Seq2SeqCache(store, model.cfg.n_layers)
+
+
+# ---------------------------------------------------------------- tokenizers
+
+
+def build_tokenizers(pairs: Sequence[tuple[str, str]]) -> tuple[Tokenizer, Tokenizer]:
+    """Source: a word tokenizer (lower-cased words and punctuation); target: one token per
+    Chinese character. Both start with <pad> <s> </s> [UNK] (ids 0-3); the rest is sorted,
+    so the same pairs always give the same ids."""
+    lower = normalizers.Lowercase()
+    split = pre_tokenizers.Split(Regex(WORD_PATTERN), behavior="removed", invert=True)
+    words = sorted({w for en, _ in pairs for w, _ in split.pre_tokenize_str(lower.normalize_str(en))})
+    src = tokenizers.Tokenizer(models.WordLevel({t: i for i, t in enumerate([*SPECIALS, *words])}, unk_token=UNK))
+    src.normalizer, src.pre_tokenizer = lower, split
+    chars = sorted({c for _, zh in pairs for c in zh} - set(SPECIALS))
+    tgt = tokenizers.Tokenizer(models.BPE({t: i for i, t in enumerate([*SPECIALS, *chars])}, [], unk_token=UNK))
+    tgt.decoder = decoders.Fuse()
+    for hf in (src, tgt):
+        hf.add_special_tokens(list(SPECIALS))
+    return Tokenizer(src), Tokenizer(tgt)
+
+
+def _check_specials(tok: Tokenizer, side: str) -> None:
+    ids = [tok.hf.token_to_id(t) for t in SPECIALS]
+    if ids != [PAD_ID, BOS_ID, EOS_ID, UNK_ID]:
+        raise CheckpointError(f"{side}_tokenizer.json must map {', '.join(SPECIALS)} to ids 0-3, got {ids}")
+
+
+# ---------------------------------------------------------------- data
+
+
+@dataclass
+class PairData:
+    """Pairs as padded id tensors: src (N, S) "w1 .. wn <pad>..", tgt (N, T+1) "<s> c1 .. </s> <pad>.."."""
+
+    src: torch.Tensor
+    tgt: torch.Tensor
+
+
+def encode_pairs(pairs: Sequence[tuple[str, str]], src_tok: Tokenizer, tgt_tok: Tokenizer) -> PairData:
+    src = [src_tok.encode_ids(en) for en, _ in pairs]
+    tgt = [[BOS_ID, *tgt_tok.encode_ids(zh), EOS_ID] for _, zh in pairs]
+    return PairData(_pad(src), _pad(tgt))
+
+
+def _pad(rows: list[list[int]]) -> torch.Tensor:
+    out = torch.full((len(rows), max(map(len, rows))), PAD_ID, dtype=torch.long)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = torch.tensor(row)
+    return out
+
+
+def heldout_pairs(n: int, seed: int, exclude: set[str]) -> tuple[list[tuple[str, str]], int]:
+    """The first `n` pairs of the seeded stream (the same stream as `story_pairs(., seed)`)
+    whose English is not in `exclude` and not drawn before; also returns how many were drawn."""
+    _check_int("n", n, 1, 100_000)
+    rng, kept, seen, drawn = random.Random(seed), [], set(), 0
+    while len(kept) < n:
+        if drawn >= 1000 * n:
+            raise ValueError(f"cannot find {n} sentences outside the excluded set; found {len(kept)}")
+        en, zh = story_grammar.make_pair(rng)
+        drawn += 1
+        if en not in exclude and en not in seen:
+            seen.add(en)
+            kept.append((en, zh))
+    return kept, drawn
+
+
+# ---------------------------------------------------------------- translator
+
+
+@dataclass
+class Translation:
+    """A greedy translation and every attention pattern behind it (float32 numpy).
+
+    Decoder positions: position t reads `decoder_tokens[t]` ("<s>" then the Chinese written so
+    far) and writes `target_tokens[t]` (the last is "</s>", the end)."""
+
+    source: str
+    text: str  # the Chinese translation
+    source_tokens: list[str]  # the input text of each source token
+    decoder_tokens: list[str]  # decoder inputs: "<s>", then each written token
+    target_tokens: list[str]  # what each decoder position wrote; ends with "</s>" if finished
+    encoder_attention: np.ndarray  # (L, H, S, S)
+    decoder_attention: np.ndarray  # (L, H, T, T), zero above the diagonal
+    cross_attention: np.ndarray  # (L, H, T, S): where each written token looked in the source
+    finished: bool = True  # False if the decoder ran out of positions before writing "</s>"
+
+
+@dataclass
+class Translator:
+    """A trained model with its two tokenizers and card."""
+
+    model: Seq2Seq
+    src_tok: Tokenizer
+    tgt_tok: Tokenizer
+    card: dict = field(default_factory=dict)
+
+    @property
+    def config(self) -> Seq2SeqConfig:
+        return self.model.cfg
+
+    def vocabulary(self) -> list[str]:
+        """The English words and punctuation the model knows (lower case), sorted."""
+        vocab = self.src_tok.hf.get_vocab(with_added_tokens=False)
+        return sorted(w for w in vocab if w not in SPECIALS)
+
+    def unknown_words(self, text: str) -> list[str]:
+        """Words of `text` that are not in the vocabulary, in order, without repeats."""
+        enc = self.src_tok.encode(text)
+        return list(dict.fromkeys(t.text for t in enc.tokens if t.id in (UNK_ID, PAD_ID, BOS_ID, EOS_ID)))
+
+    def prepare(self, text: str) -> list[int]:
+        """Validated source ids. A missing final "." is added (every training sentence has one)."""
+        if not isinstance(text, str):
+            raise TranslateError(f"the sentence must be text, got {type(text).__name__}")
+        text = " ".join(text.split())
+        if not text:
+            raise TranslateError("the sentence is empty: type an English sentence such as “The cat sees the dog.”")
+        if len(text) > MAX_SOURCE_CHARS:
+            raise TranslateError(f"the sentence has {len(text)} characters; the limit is {MAX_SOURCE_CHARS}")
+        unknown = self.unknown_words(text)
+        if unknown:
+            raise TranslateError(
+                f"unknown word(s): {', '.join(unknown)}. The model knows only these words: "
+                f"{', '.join(self.vocabulary())}"
+            )
+        ids = self.src_tok.encode_ids(text)
+        if ids[-1] != self.src_tok.hf.token_to_id("."):
+            ids.append(self.src_tok.hf.token_to_id("."))
+        if len(ids) > self.config.n_ctx_src:
+            raise TranslateError(f"the sentence has {len(ids)} tokens; the limit is {self.config.n_ctx_src}")
+        return ids
+
+    def translate(self, text: str) -> str:
+        """Greedy translation of one English sentence."""
+        return self.translate_batch([text])[0]
+
+    def translate_batch(self, texts: Sequence[str], batch_size: int = 256) -> list[str]:
+        out = []
+        for i in range(0, len(texts), batch_size):
+            src = _pad([self.prepare(t) for t in texts[i : i + batch_size]])
+            out += [self.tgt_tok.decode(ids) for ids in greedy_decode(self.model, src)]
+        return out
+
+    def translate_with_attention(self, text: str) -> Translation:
+        """Translate greedily, then rerun the decoder on its own output with every pattern
+        captured: causal attention makes that rerun see exactly what each step saw."""
+        ids = self.prepare(text)
+        written = greedy_decode(self.model, torch.tensor([ids]), keep_eos=True)[0]  # tokens, maybe + </s>
+        finished = bool(written) and written[-1] == EOS_ID
+        tgt_in = [BOS_ID, *written[:-1]]  # position t reads tgt_in[t] and writes written[t]
+        _, cache = run_with_cache(self.model, ids, tgt_in, hook_names(self.config.n_layers))
+        L = self.config.n_layers
+
+        def stack(get) -> np.ndarray:
+            return torch.stack([get(i) for i in range(L)]).numpy().astype(np.float32)
+
+        enc = self.src_tok.encode(" ".join(text.split()))
+        source_tokens = [t.text for t in enc.tokens] + (["."] if len(ids) > len(enc.ids) else [])
+        decoder_tokens = [BOS] + [self.tgt_tok.token_display(i) for i in tgt_in[1:]]
+        target_tokens = [self.tgt_tok.token_display(i) if i != EOS_ID else EOS for i in written]
+        return Translation(
+            source=text, text=self.tgt_tok.decode([i for i in written if i != EOS_ID]),
+            source_tokens=source_tokens, decoder_tokens=decoder_tokens, target_tokens=target_tokens,
+            encoder_attention=stack(cache.encoder_pattern), decoder_attention=stack(cache.decoder_pattern),
+            cross_attention=stack(cache.cross_pattern), finished=finished,
+        )  # fmt: skip
+
+    def exact_match(self, pairs: Sequence[tuple[str, str]]) -> tuple[float, list[tuple[str, str, str]]]:
+        """Share of pairs translated exactly, and the misses as (English, expected, got)."""
+        got = self.translate_batch([en for en, _ in pairs])
+        misses = [(en, zh, g) for (en, zh), g in zip(pairs, got, strict=True) if g != zh]
+        return 1 - len(misses) / len(pairs), misses
+
+
+@torch.no_grad()
+def greedy_decode(model: Seq2Seq, src: torch.Tensor, keep_eos: bool = False) -> list[list[int]]:
+    """Greedy target ids for a padded batch of source ids (B, S): the likeliest token each step,
+    until "</s>" or the decoder's last position. The encoder runs once; the decoder reruns on
+    the growing prefix (a few dozen tokens, so no KV cache is needed)."""
+    was_training = model.training
+    model.eval()
+    memory, src_pad = model.encode(src)
+    out = torch.full((src.shape[0], 1), BOS_ID, dtype=torch.long)  # (B, 1)
+    done = torch.zeros(src.shape[0], dtype=torch.bool)
+    for _ in range(model.cfg.n_ctx_tgt - 1):
+        nxt = model.decode(out, memory, src_pad)[:, -1].argmax(-1)  # (B,)
+        nxt = nxt.masked_fill(done, PAD_ID)
+        out = torch.cat([out, nxt[:, None]], dim=1)
+        done |= nxt == EOS_ID
+        if done.all():
+            break
+    model.train(was_training)
+    rows = []
+    for row in out[:, 1:].tolist():
+        end = row.index(EOS_ID) + 1 if EOS_ID in row else len(row)
+        rows.append([i for i in row[:end] if i != PAD_ID and (keep_eos or i != EOS_ID)])
+    return rows
+
+
+# ---------------------------------------------------------------- training
+
+
+@dataclass
+class TranslateStep:
+    """One completed optimiser step (`step` counts from 1)."""
+
+    step: int
+    steps: int
+    loss: float
+    lr: float
+    elapsed: float  # seconds since training started
+    model: Seq2Seq = field(repr=False)
+
+
+def train_translation(cfg: Seq2SeqConfig, train_cfg: TrainConfig, data: PairData) -> Iterator[TranslateStep]:
+    """AdamW with warmup + cosine (the project's schedule) on random batches of pairs; yields
+    after every step, so the caller can stop any time. Same seed, same model."""
+    torch.manual_seed(train_cfg.seed)
+    model = Seq2Seq(cfg).train()
+    opt = make_optimizer(model, train_cfg)
+    gen = torch.Generator().manual_seed(train_cfg.seed)
+    start = time.perf_counter()
+    for step in range(train_cfg.steps):
+        lr = lr_at(step, train_cfg)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        idx = torch.randint(len(data.src), (train_cfg.batch_size,), generator=gen)
+        src, tgt = data.src[idx], data.tgt[idx]
+        src = src[:, : int((src != PAD_ID).sum(1).max())]  # drop all-padding columns
+        tgt = tgt[:, : int((tgt != PAD_ID).sum(1).max())]
+        loss = model.loss(src, tgt)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if train_cfg.grad_clip:
+            nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
+        opt.step()
+        yield TranslateStep(step + 1, train_cfg.steps, loss.item(), lr, time.perf_counter() - start, model)
+    model.eval()
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def save_translator(folder, translator: Translator, card: dict | None = None) -> Path:
+    """Write config.json, model.safetensors, both tokenizers and card.json into `folder`."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {"architecture": ARCHITECTURE, "model_type": MODEL_TYPE, "format_version": FORMAT_VERSION,
+              "special_tokens": list(SPECIALS), **translator.config.to_dict()}  # fmt: skip
+    state = {k: v.detach().to(torch.float32).contiguous() for k, v in translator.model.state_dict().items()}
+    save_file(state, folder / "model.safetensors", metadata={"format": "pt"})
+    translator.src_tok.save(folder / "source_tokenizer.json")
+    translator.tgt_tok.save(folder / "target_tokenizer.json")
+    (folder / "config.json").write_text(_json_text(config, "config"), encoding="utf-8")
+    card = {**(card if card is not None else translator.card), "architecture": ARCHITECTURE}
+    (folder / "card.json").write_text(_json_text(card, "card"), encoding="utf-8")
+    return folder
+
+
+def _read_config(path: Path) -> Seq2SeqConfig:
+    raw = _read_json(path)
+    if raw.get("architecture") != ARCHITECTURE:
+        raise CheckpointError(f'config.json: "architecture" is {raw.get("architecture")!r}, expected {ARCHITECTURE!r}')
+    if raw.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"config.json: format_version {raw.get('format_version')!r}; this reads {FORMAT_VERSION}")
+    meta_keys = ("architecture", "model_type", "format_version", "special_tokens")
+    fields = {k: v for k, v in raw.items() if k not in meta_keys}
+    try:
+        return Seq2SeqConfig.from_dict(fields)
+    except ConfigError as err:
+        raise CheckpointError(f"config.json: {err}") from None
+
+
+def _read_tokenizer(path: Path, side: str, d_vocab: int) -> Tokenizer:
+    _check_size(path, 16 * 1024 * 1024)
+    try:
+        tok = Tokenizer.from_file(path)
+    except TokenizerError as err:
+        raise CheckpointError(f"{path.name}: {err}") from None
+    if tok.vocab_size > d_vocab:
+        raise CheckpointError(f"{path.name} has {tok.vocab_size} tokens but the model only {d_vocab} embeddings")
+    _check_specials(tok, side)
+    return tok
+
+
+def _read_weights(path: Path, model: Seq2Seq) -> dict[str, torch.Tensor]:
+    """Tensors by name, checked against the model's own names, shapes and a float dtype."""
+    _check_size(path, MAX_CHECKPOINT_BYTES)
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    try:
+        with safe_open(path, framework="pt") as f:
+            keys = set(f.keys())
+            missing, extra = sorted(set(expected) - keys), sorted(keys - set(expected))
+            if missing or extra:
+                raise CheckpointError(f"model.safetensors: missing {missing[:5]}, unexpected {extra[:5]}")
+            state = {}
+            for key, shape in expected.items():
+                entry = f.get_slice(key)
+                if entry.get_dtype() not in FLOAT_DTYPES or tuple(entry.get_shape()) != shape:
+                    raise CheckpointError(
+                        f"tensor {key} is {entry.get_dtype()} {list(entry.get_shape())}; "
+                        f"expected a float tensor of shape {list(shape)} (config.json)"
+                    )
+                state[key] = f.get_tensor(key).to(torch.float32)
+    except SafetensorError as err:
+        raise _not_safetensors(path, err) from None
+    bad = [k for k, v in state.items() if not torch.isfinite(v).all()]
+    if bad:
+        raise CheckpointError(f"tensor {bad[0]} contains NaN or infinite values")
+    return state
+
+
+def load_translator(folder) -> Translator:
+    """Load a translation checkpoint folder, validating every file before use."""
+    folder = Path(folder)
+    missing = [name for name in FILES if not (folder / name).is_file()]
+    if missing:
+        raise CheckpointError(
+            f"{folder.name}: missing {', '.join(missing)}; a translation checkpoint holds {', '.join(FILES)}"
+        )
+    cfg = _read_config(folder / "config.json")
+    src_tok = _read_tokenizer(folder / "source_tokenizer.json", "source", cfg.d_vocab_src)
+    tgt_tok = _read_tokenizer(folder / "target_tokenizer.json", "target", cfg.d_vocab_tgt)
+    model = Seq2Seq(cfg)
+    model.load_state_dict(_read_weights(folder / "model.safetensors", model))
+    card = _read_json(folder / "card.json") if (folder / "card.json").is_file() else {}
+    return Translator(model.eval(), src_tok, tgt_tok, card)
+
+
+@functools.lru_cache(maxsize=1)
+def load_builtin() -> Translator:
+    """The shipped translate-en-zh model (loaded once per process, shared read-only)."""
+    folder = CHECKPOINT_DIR / BUILTIN_NAME
+    if not (folder / "config.json").is_file():
+        raise CheckpointError(
+            f"the translation checkpoint {folder} is not built; run `bash scripts/build_checkpoints.sh translate-en-zh`"
+        )
+    return load_translator(folder)
+
+
+def translate(text: str, translator: Translator | None = None) -> str:
+    """English -> Chinese with the shipped model (or `translator`), greedy."""
+    return (translator or load_builtin()).translate(text)
+
+
+def translate_with_attention(text: str, translator: Translator | None = None) -> Translation:
+    """The translation plus every encoder, decoder and cross-attention pattern and token labels."""
+    return (translator or load_builtin()).translate_with_attention(text)
+
+
+# ---------------------------------------------------------------- one call: train + evaluate
+
+
+def build_translator(
+    cfg_kwargs: dict, train_cfg: TrainConfig, n_pairs: int, eval_pairs: int, eval_seed: int, on_step=None
+) -> tuple[Translator, dict]:
+    """Train on `story_pairs(n_pairs, train_cfg.seed)` and measure exact match on `eval_pairs`
+    fresh pairs (seed `eval_seed`) whose English is not in the training set. Returns the
+    translator and its card. `on_step(TranslateStep)` is called after every step."""
+    if eval_seed == train_cfg.seed:
+        raise ValueError("the held-out seed must differ from the training seed")
+    pairs = story_pairs(n_pairs, train_cfg.seed)
+    src_tok, tgt_tok = build_tokenizers(pairs)
+    data = encode_pairs(pairs, src_tok, tgt_tok)
+    cfg = Seq2SeqConfig(d_vocab_src=src_tok.vocab_size, d_vocab_tgt=tgt_tok.vocab_size, **cfg_kwargs)
+    if data.src.shape[1] > cfg.n_ctx_src or data.tgt.shape[1] - 1 > cfg.n_ctx_tgt:
+        raise ValueError(f"pairs need {data.src.shape[1]} source / {data.tgt.shape[1] - 1} target positions")
+    last = None
+    for last in train_translation(cfg, train_cfg, data):
+        if on_step is not None:
+            on_step(last)
+    translator = Translator(last.model.eval(), src_tok, tgt_tok)
+    train_english = {en for en, _ in pairs}
+    heldout, drawn = heldout_pairs(eval_pairs, eval_seed, train_english)
+    accuracy, misses = translator.exact_match(heldout)
+    fresh = story_pairs(eval_pairs, eval_seed)
+    accuracy_all, _ = translator.exact_match(fresh)
+    card = {
+        "name": BUILTIN_NAME,
+        "architecture": ARCHITECTURE,
+        "task": "English -> Chinese sentence translation (corpora.story_pairs)",
+        "tokenizers": {"source": f"word, lower-cased ({src_tok.vocab_size})",
+                       "target": f"char ({tgt_tok.vocab_size})"},  # fmt: skip
+        "config": cfg.to_dict(),
+        "n_params": translator.model.n_params(),
+        "train": {**{k: v for k, v in dataclasses.asdict(train_cfg).items() if k in TRAIN_FIELDS},
+                  "pairs": n_pairs, "unique_english": len(train_english)},  # fmt: skip
+        "steps_done": last.step,
+        "train_loss": float(f"{last.loss:.3g}"),
+        "train_seconds": round(last.elapsed, 1),
+        "exact_match": round(accuracy, 4),
+        "heldout": {
+            "seed": eval_seed, "n": len(heldout), "drawn": drawn, "in_training_skipped": drawn - len(heldout),
+            "note": "the first n fresh pairs of story_pairs(., seed) whose English is not in the training set",
+        },  # fmt: skip
+        "exact_match_fresh_unfiltered": {"seed": eval_seed, "n": eval_pairs, "exact_match": round(accuracy_all, 4),
+                                         "overlap_with_training": sum(en in train_english for en, _ in fresh)},
+        "misses": [list(m) for m in misses[:10]],
+        "samples": {en: translator.translate(en) for en, _ in heldout[:5]},
+        "torch": torch.__version__,
+    }  # fmt: skip
+    translator.card = card
+    return translator, card

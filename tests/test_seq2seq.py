@@ -1,0 +1,246 @@
+"""The encoder-decoder translator (playground.seq2seq): shapes, masks, hooks, checkpoints, training."""
+
+import json
+
+import pytest
+import torch
+
+from playground import seq2seq
+from playground.checkpoint import CheckpointError
+from playground.config import ConfigError, TrainConfig
+from playground.corpora import story_pairs
+
+SHIPPED = seq2seq.CHECKPOINT_DIR / seq2seq.BUILTIN_NAME
+needs_shipped = pytest.mark.skipif(not (SHIPPED / "config.json").is_file(), reason="translate-en-zh is not built")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small matrix products: one thread is much faster than two on a busy 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    return story_pairs(400, seed=3)
+
+
+@pytest.fixture(scope="module")
+def tiny(pairs):
+    """An untrained, seeded translator with 2 layers, 2 heads, d_model 32."""
+    src_tok, tgt_tok = seq2seq.build_tokenizers(pairs)
+    cfg = seq2seq.Seq2SeqConfig(d_vocab_src=src_tok.vocab_size, d_vocab_tgt=tgt_tok.vocab_size, n_layers=2,
+                                n_heads=2, d_model=32, d_mlp=64, n_ctx_src=16, n_ctx_tgt=24)  # fmt: skip
+    torch.manual_seed(0)
+    return seq2seq.Translator(seq2seq.Seq2Seq(cfg).eval(), src_tok, tgt_tok)
+
+
+def _batch(tiny, pairs, n=4):
+    data = seq2seq.encode_pairs(pairs[:n], tiny.src_tok, tiny.tgt_tok)
+    return data.src, data.tgt
+
+
+def test_tokenizers_put_the_special_tokens_first_and_lower_case_english(tiny):
+    for tok in (tiny.src_tok, tiny.tgt_tok):
+        assert [tok.hf.token_to_id(t) for t in seq2seq.SPECIALS] == [0, 1, 2, 3]
+    assert tiny.src_tok.encode_ids("The dog") == tiny.src_tok.encode_ids("the DOG")
+    assert [t.text for t in tiny.src_tok.encode("The dog.").tokens] == ["The", "dog", "."]
+    assert tiny.tgt_tok.decode(tiny.tgt_tok.encode_ids("猫跟着狗。")) == "猫跟着狗。"
+
+
+def test_forward_and_every_captured_pattern_have_the_documented_shapes(tiny, pairs):
+    src, tgt = _batch(tiny, pairs)
+    tgt_in = tgt[:, :-1]
+    (B, S), T = src.shape, tgt_in.shape[1]
+    cfg = tiny.config
+    logits, cache = seq2seq.run_with_cache(tiny.model, src, tgt_in)
+    assert logits.shape == (B, T, cfg.d_vocab_tgt)
+    for layer in range(cfg.n_layers):
+        assert cache.encoder_pattern(layer, batch=1).shape == (cfg.n_heads, S, S)
+        assert cache.decoder_pattern(layer).shape == (cfg.n_heads, T, T)
+        assert cache.cross_pattern(layer).shape == (cfg.n_heads, T, S)
+    assert cache["decoder.blocks.0.cross_attn.hook_q"].shape == (B, T, cfg.n_heads, cfg.d_head)
+    assert cache["decoder.blocks.0.cross_attn.hook_k"].shape == (B, S, cfg.n_heads, cfg.d_head)
+    assert set(seq2seq.hook_names(cfg.n_layers)) <= set(cache.keys())
+
+
+def test_decoder_self_attention_is_exactly_zero_above_the_diagonal(tiny, pairs):
+    src, tgt = _batch(tiny, pairs)
+    _, cache = seq2seq.run_with_cache(tiny.model, src, tgt[:, :-1])
+    for layer in range(tiny.config.n_layers):
+        pattern = cache[f"decoder.blocks.{layer}.self_attn.hook_pattern"]  # (B, H, T, T)
+        T = pattern.shape[-1]
+        future = torch.ones(T, T, dtype=torch.bool).triu(1)
+        assert torch.all(pattern[..., future] == 0)
+        assert torch.all(pattern[..., ~future].sum() > 0)
+
+
+def test_a_decoder_position_does_not_depend_on_later_target_tokens(tiny, pairs):
+    src, tgt = _batch(tiny, pairs, 1)
+    tgt_in = tgt[:, :-1].clone()
+    before = tiny.model(src, tgt_in)
+    tgt_in[0, 3:] = 5  # change everything after position 2
+    after = tiny.model(src, tgt_in)
+    torch.testing.assert_close(before[:, :3], after[:, :3])
+    assert not torch.allclose(before[:, 3:], after[:, 3:])
+
+
+def test_attention_rows_sum_to_one_and_padding_gets_no_weight(tiny, pairs):
+    src, tgt = _batch(tiny, pairs, 8)
+    assert (src == seq2seq.PAD_ID).any(), "the batch should have padded sentences"
+    _, cache = seq2seq.run_with_cache(tiny.model, src, tgt[:, :-1])
+    pad = (src == seq2seq.PAD_ID)[:, None, None, :]  # (B, 1, 1, S)
+    for layer in range(tiny.config.n_layers):
+        for kind in ("encoder.blocks.{}.attn", "decoder.blocks.{}.cross_attn", "decoder.blocks.{}.self_attn"):
+            pattern = cache[kind.format(layer) + ".hook_pattern"]
+            torch.testing.assert_close(pattern.sum(-1), torch.ones(pattern.shape[:-1]))
+        for kind in ("encoder.blocks.{}.attn", "decoder.blocks.{}.cross_attn"):
+            pattern = cache[kind.format(layer) + ".hook_pattern"]
+            assert torch.all(pattern.masked_select(pad.expand_as(pattern)) == 0)
+
+
+def test_the_hooked_manual_path_matches_the_fused_path(tiny, pairs):
+    src, tgt = _batch(tiny, pairs, 8)
+    with torch.no_grad():
+        fused = tiny.model(src, tgt[:, :-1])
+    hooked, _ = seq2seq.run_with_cache(tiny.model, src, tgt[:, :-1])
+    torch.testing.assert_close(hooked, fused, atol=1e-5, rtol=1e-5)
+
+
+def test_run_with_cache_leaves_no_hooks_behind_and_rejects_unknown_names(tiny, pairs):
+    src, tgt = _batch(tiny, pairs, 1)
+    seq2seq.run_with_cache(tiny.model, src[0], tgt[0, :-1], names=["encoder.blocks.0.attn.hook_pattern"])
+    assert not any(p._forward_hooks for p in tiny.model.hook_points.values())
+    with pytest.raises(KeyError, match="unknown hook names"):
+        seq2seq.run_with_cache(tiny.model, src, tgt[:, :-1], names=["blocks.0.attn.hook_pattern"])
+    assert not any(p._forward_hooks for p in tiny.model.hook_points.values())
+
+
+def test_translate_with_attention_labels_every_axis(tiny):
+    result = tiny.translate_with_attention("The cat follows the dog")  # no final "." given
+    L, H = tiny.config.n_layers, tiny.config.n_heads
+    S, T = len(result.source_tokens), len(result.decoder_tokens)
+    assert result.source_tokens == ["The", "cat", "follows", "the", "dog", "."]
+    assert result.decoder_tokens[0] == seq2seq.BOS
+    assert len(result.target_tokens) == T
+    assert result.encoder_attention.shape == (L, H, S, S)
+    assert result.decoder_attention.shape == (L, H, T, T)
+    assert result.cross_attention.shape == (L, H, T, S)
+    assert result.text == tiny.translate("The cat follows the dog.")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "message"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("The dog sees the " + "big " * 60 + "cat.", "limit is 200"),
+        ("The dragon sees the cat.", "unknown word.*dragon.*knows only these words:.*cat"),
+        ("The dog " * 9 + ".", "tokens; the limit is 16"),
+    ],
+)
+def test_bad_sentences_get_a_message_that_says_what_is_allowed(tiny, sentence, message):
+    with pytest.raises(seq2seq.TranslateError, match=message):
+        tiny.translate(sentence)
+
+
+def test_save_and_load_round_trip_gives_equal_outputs(tiny, pairs, tmp_path):
+    folder = seq2seq.save_translator(tmp_path / "tr", tiny, {"note": "test"})
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*seq2seq.FILES, "card.json"])
+    assert json.loads((folder / "config.json").read_text())["architecture"] == "encoder-decoder"
+    assert json.loads((folder / "card.json").read_text())["architecture"] == "encoder-decoder"
+    loaded = seq2seq.load_translator(folder)
+    assert loaded.config == tiny.config
+    src, tgt = _batch(tiny, pairs, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.model(src, tgt[:, :-1]), tiny.model(src, tgt[:, :-1]), atol=0, rtol=0)
+    assert loaded.translate("The cat follows the dog.") == tiny.translate("The cat follows the dog.")
+
+
+def test_loading_refuses_broken_folders_with_a_reason(tiny, tmp_path):
+    folder = seq2seq.save_translator(tmp_path / "tr", tiny)
+    (folder / "model.safetensors").write_bytes(b"\x80\x04not a safetensors file")
+    with pytest.raises(CheckpointError, match="pickle"):
+        seq2seq.load_translator(folder)
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(CheckpointError, match="missing model.safetensors"):
+        seq2seq.load_translator(folder)
+    folder = seq2seq.save_translator(tmp_path / "tr2", tiny)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "d_model": 64}))
+    with pytest.raises(CheckpointError, match="expected a float tensor of shape"):
+        seq2seq.load_translator(folder)
+    (folder / "config.json").write_text(json.dumps({**config, "architecture": "gpt2"}))
+    with pytest.raises(CheckpointError, match="encoder-decoder"):
+        seq2seq.load_translator(folder)
+
+
+def test_config_is_validated():
+    with pytest.raises(ConfigError, match="divisible"):
+        seq2seq.Seq2SeqConfig(d_vocab_src=10, d_vocab_tgt=10, d_model=30, n_heads=4)
+    with pytest.raises(ConfigError, match="unknown encoder-decoder config keys"):
+        seq2seq.Seq2SeqConfig.from_dict({"d_vocab_src": 10, "d_vocab_tgt": 10, "n_embd": 3})
+
+
+def test_a_short_training_run_reduces_the_loss(pairs):
+    src_tok, tgt_tok = seq2seq.build_tokenizers(pairs)
+    data = seq2seq.encode_pairs(pairs, src_tok, tgt_tok)
+    cfg = seq2seq.Seq2SeqConfig(d_vocab_src=src_tok.vocab_size, d_vocab_tgt=tgt_tok.vocab_size, n_layers=1,
+                                n_heads=2, d_model=32, d_mlp=64, n_ctx_src=16, n_ctx_tgt=24)  # fmt: skip
+    train_cfg = TrainConfig(steps=60, batch_size=32, lr=3e-3, warmup_steps=5, seed=0)
+    steps = list(seq2seq.train_translation(cfg, train_cfg, data))
+    assert [s.step for s in steps] == list(range(1, 61))
+    first, last = sum(s.loss for s in steps[:5]) / 5, sum(s.loss for s in steps[-5:]) / 5
+    assert last < 0.6 * first
+    again = list(seq2seq.train_translation(cfg, train_cfg, data))  # same seed, same run
+    assert again[-1].loss == pytest.approx(steps[-1].loss, rel=1e-6)
+
+
+def test_heldout_pairs_skip_training_sentences_and_repeats():
+    train = {en for en, _ in story_pairs(2000, seed=0)}
+    held, drawn = seq2seq.heldout_pairs(50, seed=1, exclude=train)
+    english = [en for en, _ in held]
+    assert len(held) == 50 and len(set(english)) == 50 and drawn >= 50
+    assert not set(english) & train
+    assert held[0] in story_pairs(drawn, seed=1)
+
+
+@needs_shipped
+def test_the_shipped_translator_translates_an_example():
+    translator = seq2seq.load_builtin()
+    assert seq2seq.translate("The cat follows the dog.") == "猫跟着狗。"
+    assert translator.translate("Three bears are in the garden.") == "花园里有三只熊。"
+    result = seq2seq.translate_with_attention("Max gives Mia a red kite.")
+    assert result.text == "小黑给小花一只红色的风筝。" and result.finished
+    assert result.target_tokens[-1] == seq2seq.EOS
+
+
+# ---------------------------------------------------------------- the Translate tab's handler
+
+
+@needs_shipped
+def test_the_translate_handler_returns_chinese_and_three_figures():
+    from playground.ui import translate_tab
+
+    out, summary, *figs = translate_tab.on_translate("Lily has a purple book.", 1, translate_tab.MEAN_HEAD)
+    assert out == "小白有一本紫色的书。"
+    assert "6 English tokens → 10 Chinese characters" in summary
+    assert [len(f.data) for f in figs] == [1, 1, 1]
+    assert "Cross-attention" in figs[2].layout.title.text
+
+
+@needs_shipped
+@pytest.mark.parametrize(
+    ("sentence", "message"),
+    [("", "empty"), ("x" * 201, "limit is 200"), ("The unicorn sees the cat.", "unicorn.*knows these words")],
+)
+def test_the_translate_handler_explains_bad_input(sentence, message):
+    import gradio as gr
+
+    from playground.ui import translate_tab
+
+    with pytest.raises(gr.Error, match=message):
+        translate_tab.on_translate(sentence, 0, 0)
