@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint import Checkpoint, load_checkpoint
-from .config import ModelConfig, SampleConfig
+from .config import ModelConfig, SampleConfig, TrainConfig
 from .hooks import ActivationCache, run_with_cache
 from .model import TinyGPT
 from .sampling import GenStep, generate_steps
@@ -267,6 +267,41 @@ def prepare_data(
     tokenizer = Tokenizer.train(tokenizer_kind, data.train, vocab_size)
     as_tensor = lambda s: torch.tensor(tokenizer.encode_ids(s), dtype=torch.long)  # noqa: E731
     return TrainingData(data.name, tokenizer, as_tensor(data.train), as_tensor(data.val))
+
+
+def train(
+    data: TrainingData,
+    model_cfg: ModelConfig | None = None,
+    train_cfg=None,
+    *,
+    name: str = "my model",
+    on_step=None,
+) -> ModelBundle:
+    """Train a fresh, seeded TinyGPT on `data` (from `prepare_data`) and return it ready for
+    `inspect` / `generate`; the card holds its losses. `on_step(StepStats)` is called after every
+    step (e.g. to print progress); for live control iterate `training.train_steps` yourself.
+
+        data = prepare_data("stories", "bpe", 512, size=200_000)
+        bundle = train(data, ModelConfig(n_layers=2, n_heads=4, d_model=64, n_ctx=64), TrainConfig(steps=100))
+    """
+    import dataclasses
+
+    from .training import evaluate, sample_text, train_steps
+
+    if not isinstance(data, TrainingData):
+        raise PlaygroundError(f"train needs the TrainingData from prepare_data(...), got {type(data).__name__}")
+    model_cfg = model_cfg or ModelConfig(n_layers=2, n_heads=4, d_model=64, n_ctx=64)
+    model_cfg = dataclasses.replace(model_cfg, d_vocab=data.tokenizer.vocab_size)  # the vocab is the data's
+    train_cfg = train_cfg or TrainConfig()
+    last = None
+    for last in train_steps(model_cfg, train_cfg, data.train_ids, data.val_ids):
+        if on_step is not None:
+            on_step(last)
+    model = last.model.eval()
+    final_val = evaluate(model, data.val_ids, VAL_EVAL["batch_size"], VAL_EVAL["n_batches"], VAL_EVAL["seed"])
+    sample = sample_text(model, data.tokenizer, "\n", 48, seed=train_cfg.seed)
+    card = training_card(name, data, model, train_cfg, last, final_val, sample)
+    return ModelBundle(name, model, data.tokenizer, {"tokenizer_kind": data.tokenizer.kind}, card)
 
 
 def training_card(

@@ -1,0 +1,35 @@
+"""Every name `playground` exports resolves, and the notebook `train` returns a usable model."""
+
+import pytest
+import torch
+
+import playground
+from playground import ModelConfig, PlaygroundError, TrainConfig, generate, inspect, prepare_data, train
+
+
+def test_every_exported_name_resolves():
+    for name in playground.__all__:
+        assert getattr(playground, name) is not None, name
+
+
+def test_train_returns_a_bundle_that_learned_and_works_with_inspect_and_generate():
+    torch.set_num_threads(1)
+    data = prepare_data("copy", "char", size=20_000, seed=0)
+    seen = []
+    bundle = train(
+        data,
+        ModelConfig(n_layers=1, n_heads=2, d_model=32, n_ctx=32),
+        TrainConfig(steps=30, batch_size=8, eval_interval=30, seed=0),
+        on_step=seen.append,
+    )
+    assert [s.step for s in seen] == list(range(1, 31))
+    assert bundle.config.d_vocab == data.tokenizer.vocab_size  # taken from the data, not the default 512
+    assert bundle.card["steps_done"] == 30
+    assert bundle.card["val_loss"] < seen[0].loss  # it learned something
+    assert inspect(bundle, "123=123").tokens
+    assert generate(bundle, "12", max_new_tokens=4, seed=0).text.startswith("12")
+
+
+def test_train_refuses_something_that_is_not_prepared_data():
+    with pytest.raises(PlaygroundError, match="prepare_data"):
+        train("stories")
