@@ -8,8 +8,8 @@
     json_text = export.attention_json(patterns, tokens)     # str
 
 Pure functions: arrays and token strings in, text out; nothing here touches the disk except
-`write_temp`, which writes one export into a fresh folder of its own under the system temp
-folder, under a file name this module chooses (never a user-chosen path), and prunes old ones.
+`write_files`, which writes exports into a fresh folder of their own under the system temp
+folder, under file names the calling code chooses (never a user-chosen path), and prunes old ones.
 
 Numbers are written with 9 significant digits ("%.9g"), enough to give back every float32
 exactly: `np.float32(float(s)) == value`. Non-finite numbers are refused (JSON has none).
@@ -223,9 +223,7 @@ def embeddings_csv(token_emb, pos_emb, pca_points, tokens: Sequence[TokenRow]) -
     table = np.concatenate([pts, e, p, e + p], axis=1)  # (T, 2 + 3d)
     cells = _numbers(table)
     width = table.shape[1]
-    rows = (
-        [t.index, t.id, t.display, *cells[i * width : (i + 1) * width]] for i, t in enumerate(tokens)
-    )
+    rows = ([t.index, t.id, t.display, *cells[i * width : (i + 1) * width]] for i, t in enumerate(tokens))
     return _csv_text(embedding_csv_columns(e.shape[1]), rows)
 
 
@@ -257,10 +255,14 @@ def embeddings_json(
             "vocabulary_labels": ["!", "\\"", ...]               # label of id i (optional)
           }
         }
+
+    "vocabulary" and "vocabulary_labels" are present when given (the UI gives them).
     """
     e, p, pts = _check_embeddings(token_emb, pos_emb, pca_points, tokens)
-    pca = {"explained_variance_ratio": _Raw(_json_array(_finite("explained variance", explained))),
-           "tokens": _Raw(_json_array(pts))}
+    pca = {
+        "explained_variance_ratio": _Raw(_json_array(_finite("explained variance", explained))),
+        "tokens": _Raw(_json_array(pts)),
+    }
     if vocab_points is not None:
         v = _finite("the vocabulary PCA coordinates", vocab_points)
         if v.ndim != 2 or v.shape[1] != 2:
@@ -292,18 +294,22 @@ def _prune(root: Path, ttl_s: float) -> None:
             pass
 
 
-def write_temp(content: str | bytes, filename: str) -> Path:
-    """Write one export to `<temp>/playground-exports/<random>/<filename>` and return the path.
+def write_files(files: dict[str, str | bytes]) -> list[Path]:
+    """Write exports into a new folder `<temp>/playground-exports/<random>/`; return their paths.
 
-    `filename` is chosen by the caller's code (e.g. "attention.csv"), never by a user: it must
-    be a plain name. Folders older than EXPORT_TTL_S are removed first."""
-    if Path(filename).name != filename or filename in ("", ".", "..") or "\\" in filename:
-        raise ExportError(f"export file name must be a plain file name, got {filename!r}")
+    File names come from the caller's code (e.g. "attention.csv"), never from a user: each must
+    be a plain name. Export folders older than EXPORT_TTL_S are removed first (Gradio serves a
+    copy from its own cache, so an old folder is no longer needed)."""
+    for name in files:
+        if not isinstance(name, str) or Path(name).name != name or name in (".", "..") or "\\" in name:
+            raise ExportError(f"export file names must be plain file names, got {name!r}")
     EXPORT_ROOT.mkdir(parents=True, exist_ok=True)
     _prune(EXPORT_ROOT, EXPORT_TTL_S)
     folder = EXPORT_ROOT / uuid.uuid4().hex
     folder.mkdir()
-    path = folder / filename
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    path.write_bytes(data)
-    return path
+    paths = []
+    for name, content in files.items():
+        path = folder / name
+        path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        paths.append(path)
+    return paths

@@ -56,7 +56,8 @@ from .model import TinyGPT
 from .tokenizer import Tokenizer, TokenizerError
 
 HUB_PREFIX = "hf:"
-CONFIG, WEIGHTS, TOKENIZER, VOCAB, MERGES = "config.json", "model.safetensors", "tokenizer.json", "vocab.json", "merges.txt"
+CONFIG, WEIGHTS, TOKENIZER = "config.json", "model.safetensors", "tokenizer.json"
+VOCAB, MERGES = "vocab.json", "merges.txt"  # GPT-2's tokenizer files before tokenizer.json
 EXAMPLES = "gpt2, distilgpt2"  # named in messages: GPT-2-family repos within MODEL_LIMITS
 # One part of a repo id: letters, digits, "-", "_", "." — not first or last, never doubled "--"/".."
 _PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
@@ -71,6 +72,10 @@ _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 
 class HubError(PlaygroundError):
     """A Hub model cannot be used; the message says what is wrong and what is allowed."""
+
+
+class HubModelNotFound(HubError):
+    """No such public repo on the Hub, or (offline / Hub unreachable) not in the local cache."""
 
 
 # ----- names ------------------------------------------------------------------------------
@@ -153,9 +158,9 @@ def _listing(repo_id: str) -> tuple[str | None, dict[str, int | None]] | None:
     try:
         info = HfApi().model_info(repo_id, files_metadata=True, token=False, timeout=LIST_TIMEOUT_S)
     except GatedRepoError:
-        raise HubError(f"{repo_id} is a gated repository (it asks users to accept terms); only public models load") from None
+        raise HubError(f"{repo_id} is a gated repository (users must accept terms); only public models load") from None
     except RepositoryNotFoundError:
-        raise HubError(
+        raise HubModelNotFound(
             f"there is no public model repository {repo_id!r} on the Hugging Face Hub (check the spelling; "
             f"private and gated repos are not loaded). GPT-2-family examples: {EXAMPLES}"
         ) from None
@@ -202,7 +207,7 @@ def _download(repo_id: str, filename: str, revision: str | None, local_only: boo
     except LocalEntryNotFoundError:
         where = "the Hub is offline (HF_HUB_OFFLINE=1)" if _offline() else "the Hugging Face Hub cannot be reached"
         what = repo_id if filename == CONFIG else f"{repo_id}: {filename}"
-        raise HubError(
+        raise (HubModelNotFound if filename == CONFIG else HubError)(
             f"{what} is not in this server's Hub cache and {where}. Load the model once while online, "
             "or choose a built-in model"
         ) from None
@@ -399,10 +404,3 @@ def load_hub_model(name: str) -> ModelBundle:
             bundle = load_files(fetch(repo_id))
             _put(repo_id, bundle)
     return bundle
-
-
-def describe(bundle: ModelBundle) -> str:
-    """One line on where a Hub model came from, e.g. for a summary."""
-    meta = bundle.meta or {}
-    revision = meta.get("revision")
-    return f"{meta.get('repo_id', bundle.name)} from the Hugging Face Hub" + (f" @ {revision[:8]}" if revision else "")

@@ -25,8 +25,23 @@ from playground.ui import state
 from playground.ui import train_tab as tab
 from playground.ui.errors import guard
 
-TINY = dict(corpus="copy", pasted=None, upload=None, tokenizer="char", vocab=32, layers=1, heads=2, d_model=32,
-            n_ctx=32, steps=40, batch=8, lr=3e-3, seed=0, probe="12345=12345", continue_mine=False)
+TINY = dict(
+    corpus="copy",
+    pasted=None,
+    upload=None,
+    tokenizer="char",
+    vocab=32,
+    layers=1,
+    heads=2,
+    d_model=32,
+    n_ctx=32,
+    steps=40,
+    batch=8,
+    lr=3e-3,
+    seed=0,
+    probe="12345=12345",
+    continue_mine=False,
+)
 HTTP_TINY = {k: v for k, v in TINY.items() if k not in ("pasted", "upload", "continue_mine")}
 
 
@@ -115,8 +130,13 @@ def _fn_index(url: str, api_name: str) -> int:
 def test_a_client_disconnecting_mid_generate_stream_does_not_hurt_the_server(app_url):
     """Join the queue like a browser, read the stream until tokens flow, then drop the connection."""
     base, session = app_url.rstrip("/"), "vanishing-client"
-    body = {"data": ["stories", "Once upon a time", 256, 0.8, 0, 1.0, False, 1], "event_data": None,
-            "fn_index": _fn_index(app_url, "generate"), "trigger_id": None, "session_hash": session}
+    body = {
+        "data": ["stories", "Once upon a time", 256, 0.8, 0, 1.0, False, 1],
+        "event_data": None,
+        "fn_index": _fn_index(app_url, "generate"),
+        "trigger_id": None,
+        "session_hash": session,
+    }
     assert httpx.post(f"{base}/gradio_api/queue/join", json=body, timeout=30).status_code == 200
     got = []
     with httpx.stream("GET", f"{base}/gradio_api/queue/data", params={"session_hash": session}, timeout=60) as r:
@@ -198,18 +218,34 @@ def _hostile_zips(tmp_path: Path, files: dict[str, bytes], marker: Path) -> dict
         "empty file": (_write_bytes(tmp_path / "empty.zip", b""), "not a zip"),
         "traversal": (_write_zip(tmp_path / "trav.zip", {**files, "../../evil.json": b"{}"}), "'..'"),
         "absolute": (_write_zip(tmp_path / "abs.zip", {**files, str(marker): b"{}"}), "absolute"),
-        "symlink": (_write_zip(tmp_path / "link.zip", {**files, "card.json": b"/etc/passwd"},
-                               **{"card.json": {"external_attr": (0o120777 << 16)}}), "symbolic link"),
-        "pickle weights": (_write_zip(tmp_path / "pickle.zip", {**files, "model.safetensors": pickle.dumps(Pwn())}),
-                           "never loaded"),
-        "truncated weights": (_write_zip(tmp_path / "tw.zip", {**files, "model.safetensors": weights[:200]}),
-                              "safetensors"),
-        "many members": (_write_zip(tmp_path / "many.zip", {**files, **{f"d{i}/": b"" for i in range(40)}}),
-                         "at most 16"),
-        "bomb": (_write_zip(tmp_path / "bomb.zip", {**files, "card.json": b"{" + b" " * 20_000_000 + b"}"}),
-                 "the limit is"),
-        "wrong config": (_write_zip(tmp_path / "cfg.zip", {**files, "config.json": b'{"model_type": "llama"}'}),
-                         "gpt2"),
+        "symlink": (
+            _write_zip(
+                tmp_path / "link.zip",
+                {**files, "card.json": b"/etc/passwd"},
+                **{"card.json": {"external_attr": (0o120777 << 16)}},
+            ),
+            "symbolic link",
+        ),
+        "pickle weights": (
+            _write_zip(tmp_path / "pickle.zip", {**files, "model.safetensors": pickle.dumps(Pwn())}),
+            "never loaded",
+        ),
+        "truncated weights": (
+            _write_zip(tmp_path / "tw.zip", {**files, "model.safetensors": weights[:200]}),
+            "safetensors",
+        ),
+        "many members": (
+            _write_zip(tmp_path / "many.zip", {**files, **{f"d{i}/": b"" for i in range(40)}}),
+            "at most 16",
+        ),
+        "bomb": (
+            _write_zip(tmp_path / "bomb.zip", {**files, "card.json": b"{" + b" " * 20_000_000 + b"}"}),
+            "the limit is",
+        ),
+        "wrong config": (
+            _write_zip(tmp_path / "cfg.zip", {**files, "config.json": b'{"model_type": "llama"}'}),
+            "gpt2",
+        ),
     }
 
 

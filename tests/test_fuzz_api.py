@@ -26,13 +26,37 @@ from playground.tokenizer import KINDS, TokenizerError
 
 FAMILY = (api.PlaygroundError, ConfigError, TokenizerError, CorpusError)
 WATCHDOG_S = 60  # a single example taking longer than this is a hang
-FUZZ = settings(max_examples=30, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 # Any code point, surrogates included (st.text excludes them by default).
 ANY_CHAR = st.characters(exclude_categories=())
-CONTROL = st.sampled_from(["\x00", "\x01", "\x07", "\x1b[31m", "\r", "\r\n", "\t", "\x7f", "\u200b", "\u202e",
-                           "\ufeff", "\ufffd", "\U0010ffff", "\ud800", "\udfff", "\ud83d", "🙂", "狗"])
+CONTROL = st.sampled_from(
+    [
+        "\x00",
+        "\x01",
+        "\x07",
+        "\x1b[31m",
+        "\r",
+        "\r\n",
+        "\t",
+        "\x7f",
+        "\u200b",
+        "\u202e",
+        "\ufeff",
+        "\ufffd",
+        "\U0010ffff",
+        "\ud800",
+        "\udfff",
+        "\ud83d",
+        "🙂",
+        "狗",
+    ]
+)
 TEXTS = st.one_of(
     st.text(ANY_CHAR, max_size=60),
     st.lists(st.one_of(CONTROL, st.text(max_size=4)), max_size=12).map("".join),
@@ -190,15 +214,29 @@ BOUNDARY_SEED = st.sampled_from([None, 0, 7, 2**31 - 1, 2**31, -1])
 
 
 def _sample_settings_valid(n, temperature, top_k, top_p, seed) -> bool:
-    return (1 <= n <= 1024 and 0 < temperature <= 10 and (top_k is None or 0 <= top_k <= 50_304)
-            and (top_p is None or 0 < top_p <= 1) and (seed is None or 0 <= seed < 2**31))
+    return (
+        1 <= n <= 1024
+        and 0 < temperature <= 10
+        and (top_k is None or 0 <= top_k <= 50_304)
+        and (top_p is None or 0 < top_p <= 1)
+        and (seed is None or 0 <= seed < 2**31)
+    )
 
 
 @FUZZ
-@given(TEXTS, st.integers(0, 3), BOUNDARY_NEW, BOUNDARY_TEMPERATURE, BOUNDARY_TOP_K, BOUNDARY_TOP_P, BOUNDARY_SEED,
-       st.booleans())
-def test_generate_continues_the_prompt_or_says_which_setting_is_wrong(text, which, n, temperature, top_k, top_p,
-                                                                      seed, greedy):
+@given(
+    TEXTS,
+    st.integers(0, 3),
+    BOUNDARY_NEW,
+    BOUNDARY_TEMPERATURE,
+    BOUNDARY_TOP_K,
+    BOUNDARY_TOP_P,
+    BOUNDARY_SEED,
+    st.booleans(),
+)
+def test_generate_continues_the_prompt_or_says_which_setting_is_wrong(
+    text, which, n, temperature, top_k, top_p, seed, greedy
+):
     bundle = bundles()[which % len(bundles())]
     gen, err = call(api.generate, bundle, text, n, temperature, top_k, top_p, seed, greedy)
     text_ok = 1 <= len(text) <= api.MAX_TEXT_CHARS and _valid_unicode(text)

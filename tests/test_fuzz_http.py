@@ -21,8 +21,12 @@ from hypothesis import strategies as st
 
 pytestmark = pytest.mark.server
 
-HTTP = settings(max_examples=8, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+HTTP = settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 GENERIC = ("has not enabled verbose error reporting", "Something went wrong on the server")
 
 # gradio_client cannot send a lone surrogate (httpx encodes the body as UTF-8); a browser can
@@ -87,19 +91,43 @@ def test_inspect_and_tokenize_answer_or_explain(client, model, text):
 @given(TEXT, st.one_of(NUMBER, WRONG), st.one_of(NUMBER, WRONG), st.one_of(NUMBER, WRONG), st.one_of(NUMBER, WRONG))
 def test_generate_answers_or_explains(client, prompt, n_new, temperature, top_k, seed):
     message = attempt(client, "stories", prompt, n_new, temperature, top_k, 1.0, False, seed, api_name="/generate")
-    valid = (isinstance(n_new, (int, float)) and not isinstance(n_new, bool) and 1 <= n_new <= 256
-             and isinstance(temperature, (int, float)) and 0.05 <= temperature <= 2)
+    valid = (
+        isinstance(n_new, (int, float))
+        and not isinstance(n_new, bool)
+        and 1 <= n_new <= 256
+        and isinstance(temperature, (int, float))
+        and 0.05 <= temperature <= 2
+    )
     if message is None:
         assert valid
     still_serves(client)
 
 
 @HTTP
-@given(st.one_of(NUMBER, WRONG), st.one_of(NUMBER, WRONG), st.one_of(NUMBER, WRONG), st.one_of(NUMBER, WRONG),
-       st.sampled_from(["copy", "my text", "nope", "../x"]), TEXT)
+@given(
+    st.one_of(NUMBER, WRONG),
+    st.one_of(NUMBER, WRONG),
+    st.one_of(NUMBER, WRONG),
+    st.one_of(NUMBER, WRONG),
+    st.sampled_from(["copy", "my text", "nope", "../x"]),
+    TEXT,
+)
 def test_train_settings_out_of_range_are_refused_clearly(client, steps, batch, layers, lr, corpus, pasted):
-    args = dict(corpus=corpus, pasted=pasted, tokenizer="char", vocab=32, layers=layers, heads=2, d_model=32,
-                n_ctx=32, steps=steps, batch=batch, lr=lr, seed=0, probe="1=1")
+    args = dict(
+        corpus=corpus,
+        pasted=pasted,
+        tokenizer="char",
+        vocab=32,
+        layers=layers,
+        heads=2,
+        d_model=32,
+        n_ctx=32,
+        steps=steps,
+        batch=batch,
+        lr=lr,
+        seed=0,
+        probe="1=1",
+    )
     steps_ok = isinstance(steps, (int, float)) and not isinstance(steps, bool) and 1 <= steps <= 20
     if steps_ok:  # a valid run must stay short: cap what could train
         args["steps"] = min(int(steps), 3) or 1
@@ -115,8 +143,11 @@ def test_bpe_lab_answers_or_explains(client, corpus, vocab, text):
 
 
 @HTTP
-@given(st.lists(st.lists(st.one_of(NUMBER, st.sampled_from(["", "x", None])), min_size=0, max_size=20),
-                min_size=0, max_size=20))
+@given(
+    st.lists(
+        st.lists(st.one_of(NUMBER, st.sampled_from(["", "x", None])), min_size=0, max_size=20), min_size=0, max_size=20
+    )
+)
 def test_worked_example_tables_answer_or_explain(client, rows):
     table = {"headers": [f"c{i}" for i in range(len(rows[0]) if rows else 0)], "data": rows, "metadata": None}
     attempt(client, table, table, table, api_name="/worked_attention")
@@ -124,14 +155,18 @@ def test_worked_example_tables_answer_or_explain(client, rows):
 
 
 def test_chinese_browsers_get_chinese_errors_even_from_gradios_own_checks(zh_client):
-    for args, endpoint in [(("stories", ""), "/inspect"), (("../../etc/passwd", "x"), "/tokenize"),
-                           (("stories", "x", 999, 1.0, 0, 1.0, False, 0), "/generate"),
-                           (("stories", "x", "many", 1.0, 0, 1.0, False, 0), "/generate")]:
+    for args, endpoint in [
+        (("stories", ""), "/inspect"),
+        (("../../etc/passwd", "x"), "/tokenize"),
+        (("stories", "x", 999, 1.0, 0, 1.0, False, 0), "/generate"),
+        (("stories", "x", "many", 1.0, 0, 1.0, False, 0), "/generate"),
+    ]:
         message = attempt(zh_client, *args, api_name=endpoint)
         assert message and any("\u4e00" <= ch <= "\u9fff" for ch in message), (endpoint, message)
     assert "最多 3,000 步" in attempt(zh_client, corpus="copy", steps=99_999, api_name="/train")
-    assert "Expected a `float`" in attempt(zh_client, "stories", "x", "many", 1.0, 0, 1.0, False, 0,
-                                           api_name="/generate")
+    assert "Expected a `float`" in attempt(
+        zh_client, "stories", "x", "many", 1.0, 0, 1.0, False, 0, api_name="/generate"
+    )
     still_serves(zh_client)
 
 
@@ -142,8 +177,9 @@ def raw_predict(url: str, api_name: str, data: list, lang: str = "en") -> tuple[
     config = httpx.get(f"{base}/config", timeout=30).json()
     dep = next(d for d in config["dependencies"] if d.get("api_name") == api_name.strip("/"))
     fn_index, data = dep["id"], [*data, *[None] * (len(dep["inputs"]) - len(data))]  # gr.State inputs: null
-    body = json.dumps({"data": data, "event_data": None, "fn_index": fn_index, "trigger_id": None,
-                       "session_hash": session})  # ensure_ascii: "\\ud800" stays an escape
+    body = json.dumps(
+        {"data": data, "event_data": None, "fn_index": fn_index, "trigger_id": None, "session_hash": session}
+    )  # ensure_ascii: "\\ud800" stays an escape
     headers = {"Content-Type": "application/json", "Accept-Language": lang}
     assert httpx.post(f"{base}/gradio_api/queue/join", content=body, headers=headers, timeout=30).status_code == 200
     with httpx.stream("GET", f"{base}/gradio_api/queue/data", params={"session_hash": session}, timeout=120) as r:

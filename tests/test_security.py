@@ -20,9 +20,19 @@ from playground.ui import train_tab as tab
 from playground.ui.errors import guard
 
 ROOT = Path(__file__).resolve().parents[1]
-PATH_LIKE = ["../../etc/passwd", "/etc/passwd", "assets/checkpoints/stories", str(api.CHECKPOINT_DIR / "stories"),
-             "stories/../stories", "./stories", "~/.ssh/id_rsa", "C:\\Windows\\win.ini", "file:///etc/passwd",
-             "stories\x00", "https://example.com/model.zip"]
+PATH_LIKE = [
+    "../../etc/passwd",
+    "/etc/passwd",
+    "assets/checkpoints/stories",
+    str(api.CHECKPOINT_DIR / "stories"),
+    "stories/../stories",
+    "./stories",
+    "~/.ssh/id_rsa",
+    "C:\\Windows\\win.ini",
+    "file:///etc/passwd",
+    "stories\x00",
+    "https://example.com/model.zip",
+]
 
 
 class Request:
@@ -67,8 +77,23 @@ def test_loading_every_model_and_an_upload_never_calls_the_unpickler(tmp_path, m
     try:
         for name in api.builtin_names():
             api.load_model(name)
-        list(tab.on_train(corpus="copy", tokenizer="char", vocab=32, layers=1, heads=2, d_model=32, n_ctx=32,
-                          steps=2, batch=4, lr=3e-3, seed=0, probe="", request=Request("sec")))
+        list(
+            tab.on_train(
+                corpus="copy",
+                tokenizer="char",
+                vocab=32,
+                layers=1,
+                heads=2,
+                d_model=32,
+                n_ctx=32,
+                steps=2,
+                batch=4,
+                lr=3e-3,
+                seed=0,
+                probe="",
+                request=Request("sec"),
+            )
+        )
         path = tab.on_export(Request("sec"))
         tab.on_upload(path, Request("sec2"))
         assert state.get_bundle(state.MY_MODEL, Request("sec2")) is not None
@@ -145,8 +170,10 @@ def test_launch_settings_are_minimal():
 
 
 @pytest.mark.server
-@pytest.mark.parametrize("path", ["/etc/passwd", "app.py", str(ROOT / "app.py"), "../../etc/passwd",
-                                  str(api.CHECKPOINT_DIR), "/proc/self/environ"])
+@pytest.mark.parametrize(
+    "path",
+    ["/etc/passwd", "app.py", str(ROOT / "app.py"), "../../etc/passwd", str(api.CHECKPOINT_DIR), "/proc/self/environ"],
+)
 def test_the_server_serves_no_file_outside_its_upload_folder(app_url, path):
     r = httpx.get(f"{app_url.rstrip('/')}/gradio_api/file={path}", timeout=30)
     assert r.status_code in (403, 404), (path, r.status_code)
@@ -162,6 +189,7 @@ def test_a_file_reference_outside_the_upload_folder_is_refused_before_the_handle
     """A crafted API call naming a server path instead of uploading a file."""
     from test_fuzz_http import raw_predict
 
-    ok, message = raw_predict(app_url, "/upload_model",
-                              [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}, "orig_name": "x.zip"}])
+    ok, message = raw_predict(
+        app_url, "/upload_model", [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}, "orig_name": "x.zip"}]
+    )
     assert not ok and "/etc/passwd" in message and "not uploaded by a user" in message, message

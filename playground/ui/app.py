@@ -85,7 +85,9 @@ def build_app() -> gr.Blocks:
         gr.Markdown(t("subtitle"))
         choices = model_choices()
         with gr.Row(equal_height=True):
-            picker = gr.Dropdown(choices, value=choices[0], label=t("model"), elem_id="model-picker", scale=1)
+            # allow_custom_value: a typed GPT-2 id from the Hub (state.get_bundle checks it, playground.hub loads it)
+            picker = gr.Dropdown(choices, value=choices[0], label=t("model"), info=t("model_info"),
+                                 allow_custom_value=True, elem_id="model-picker", scale=1)
             text = gr.Textbox(
                 EXAMPLE_TEXT,
                 label=t("text"),

@@ -14,7 +14,7 @@ import math
 import gradio as gr
 import numpy as np
 
-from .. import api, figures
+from .. import api, export, figures
 from .i18n import add, language, t, text
 from .plots import FastPlot
 from .state import SESSION_TTL, inspect_or_error
@@ -88,6 +88,8 @@ add(
         "att_qkv_z": "z = Σ weight · v",
         "att_qkv_dim": "dim",
         "att_qkv_value": "value",
+        "att_export": "⬇ Export the attention data (CSV + JSON)",
+        "att_export_files": "Attention data: every layer × head × query × key, with the tokens",
     },
     zh={
         "att_tokens": "词元",
@@ -146,6 +148,8 @@ add(
         "att_qkv_z": "z = Σ 权重 · v",
         "att_qkv_dim": "维度",
         "att_qkv_value": "数值",
+        "att_export": "⬇ 导出注意力数据（CSV + JSON）",
+        "att_export_files": "注意力数据：每一层 × 每个头 × 查询 × 键，附带词元",
     },
 )
 
@@ -163,6 +167,9 @@ def make_view(result: api.Inspection, previous: dict | None = None) -> dict:
     stack = lambda get: np.stack([get(i).numpy() for i in range(n_layers)]).astype(np.float32)  # noqa: E731
     view = {
         "labels": [tok.display for tok in result.tokens],
+        "ids": [tok.id for tok in result.tokens],  # ids and texts: for the data export
+        "texts": [tok.text for tok in result.tokens],
+        "text": result.text,
         "patterns": stack(cache.pattern),
         "q": stack(cache.q),
         "k": stack(cache.k),
@@ -296,6 +303,7 @@ def on_inspect(model_name: str, text_in: str, view: dict | None = None, request:
     lang = language(request)
     bundle, result = inspect_or_error(model_name, text_in)
     view = make_view(result, view)
+    view["model"] = bundle.name
     layer, head, average = view["layer"], view["head"], view["average"]
     n_layers, n_heads, n_tokens = view["patterns"].shape[:3]
     query = n_tokens - 1
@@ -365,6 +373,29 @@ def on_query(view: dict, layer, head, query, request: gr.Request | None = None):
     return steps_figure(view, layer, head, query, lang), steps_line(view, layer, head, query, lang)
 
 
+def export_tokens(view: dict) -> list[export.TokenRow]:
+    """The view's tokens for `export` (views made before ids were kept export their labels)."""
+    labels = view["labels"]
+    ids, texts = view.get("ids") or [-1] * len(labels), view.get("texts") or labels
+    return [export.TokenRow(i, int(ids[i]), texts[i], label) for i, label in enumerate(labels)]
+
+
+def on_export(view: dict | None, request: gr.Request | None = None):
+    """The session's attention data as attention.csv and attention.json (no model run): an
+    update showing both files. Schemas: `export.attention_csv` / `export.attention_json`."""
+    view = _check_view(view)
+    tokens = export_tokens(view)
+    try:
+        files = export.write_files({
+            "attention.csv": export.attention_csv(view["patterns"], tokens),
+            "attention.json": export.attention_json(view["patterns"], tokens, model=str(view.get("model", "")),
+                                                    text=str(view.get("text", ""))),
+        })
+    except export.ExportError as err:
+        raise gr.Error(str(err)) from None
+    return gr.update(value=[str(f) for f in files], visible=True)
+
+
 def _remember(view: dict, layer: int, head: int, average) -> None:
     """Keep the selection in the session's view, so the next text opens on the same head."""
     view.update(layer=layer, head=head, average=bool(average))
@@ -395,6 +426,10 @@ def build(shared, demo: gr.Blocks) -> None:
     with gr.Row():
         grid = FastPlot(label=t("att_grid_label"), elem_id="att-grid", scale=1)
         big = FastPlot(label=t("att_big_label"), elem_id="att-big", scale=1)
+    with gr.Row(equal_height=True):
+        export_button = gr.Button(t("att_export"), elem_id="att-export", size="sm", scale=0, min_width=300)
+        export_files = gr.File(label=t("att_export_files"), file_count="multiple", interactive=False,
+                               visible=False, elem_id="att-export-files", scale=1)
 
     gr.Markdown(t("att_head_view"))
     gr.Markdown(t("att_what_head"), elem_classes="att-explain")
@@ -423,3 +458,5 @@ def build(shared, demo: gr.Blocks) -> None:
     average.input(on_average, [view, layer, head, average], [grid, big, view], **quick)
     focus.input(on_focus, [view, layer, focus], [head_view], **quick)
     query.input(on_query, [view, layer, head, query], [steps, steps_md], **quick)
+    export_button.click(on_export, [view], [export_files], api_name="export_attention",
+                        concurrency_id="export", concurrency_limit=2)

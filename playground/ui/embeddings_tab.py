@@ -7,8 +7,9 @@ import weakref
 
 import gradio as gr
 
-from .. import api, embeddings, figures
+from .. import api, embeddings, export, figures
 from .i18n import add, language, t, text
+from .plots import FastPlot
 from .state import get_bundle, inspect_or_error
 
 N_NEIGHBOURS = 10
@@ -49,6 +50,8 @@ add(
         "emb_id": "id",
         "emb_similarity": "cosine similarity",
         "emb_choice": "{token}   (id {id})",
+        "emb_export": "⬇ Export the embedding data (CSV + JSON)",
+        "emb_export_files": "Embedding data: token, position and sum embeddings, PCA coordinates",
     },
     zh={
         "emb_what": "**我在看什么？** 模型没法对文字做算术，所以每个词元 id "
@@ -82,6 +85,8 @@ add(
         "emb_id": "id",
         "emb_similarity": "余弦相似度",
         "emb_choice": "{token}   （id {id}）",
+        "emb_export": "⬇ 导出词向量数据（CSV + JSON）",
+        "emb_export_files": "词向量数据：词元嵌入、位置嵌入、两者之和与 PCA 坐标",
     },
 )
 
@@ -119,7 +124,16 @@ def _token_choices(bundle: api.ModelBundle, ids: list[int], lang: str) -> list[t
 def on_embeddings(model_name: str, text_in: str, chosen: int | None = None, request: gr.Request = None):
     """Summary, the three (T × d_model) heatmaps, the vocabulary map, the similarity matrix,
     the token picker and the nearest neighbours of the picked token (kept if still present)."""
-    lang = language(request)
+    return _embeddings(model_name, text_in, chosen, language(request))[0]
+
+
+def on_embeddings_view(model_name: str, text_in: str, chosen: int | None = None, request: gr.Request = None):
+    """`on_embeddings`'s outputs plus the session's data for the export (a gr.State)."""
+    outputs, data = _embeddings(model_name, text_in, chosen, language(request))
+    return (*outputs, data)
+
+
+def _embeddings(model_name: str, text_in: str, chosen, lang: str) -> tuple[tuple, dict]:
     bundle, result = inspect_or_error(model_name, text_in)
     labels = [tok.display for tok in result.tokens]
     tok_emb = result.cache.embed().numpy()  # (T, d_model)
@@ -159,7 +173,30 @@ def on_embeddings(model_name: str, text_in: str, chosen: int | None = None, requ
     if chosen not in result.ids:  # keep the learner's pick while it is still in the text
         chosen = choices[0][1]
     picker = gr.Dropdown(choices=choices, value=chosen)
-    return (summary, *heatmaps, pca, sim, picker, neighbours_frame(bundle, chosen, lang))
+    data = {  # what the export writes: the numbers on screen, plus the map of the whole vocabulary
+        "model": bundle.name, "text": result.text, "tokens": export.token_rows(result.tokens),
+        "token": tok_emb, "position": pos_emb, "pca_tokens": proj.points[result.ids],
+        "explained": proj.explained, "vocab_points": proj.points, "vocab_labels": vocab_labels(bundle.tokenizer),
+    }  # fmt: skip
+    return (summary, *heatmaps, pca, sim, picker, neighbours_frame(bundle, chosen, lang)), data
+
+
+def on_export(data: dict | None, request: gr.Request | None = None):
+    """The session's embedding data as embeddings.csv and embeddings.json (no model run): an
+    update showing both files. Schemas: `export.embeddings_csv` / `export.embeddings_json`."""
+    if not data or "token" not in data:
+        raise gr.Error("Nothing inspected yet: type a text and press Inspect first.")
+    try:
+        arrays = (data["token"], data["position"], data["pca_tokens"], data["tokens"])
+        files = export.write_files({
+            "embeddings.csv": export.embeddings_csv(*arrays),
+            "embeddings.json": export.embeddings_json(
+                *arrays, explained=data["explained"], vocab_points=data["vocab_points"],
+                vocab_labels=data["vocab_labels"], model=data["model"], text=data["text"]),
+        })  # fmt: skip
+    except export.ExportError as err:
+        raise gr.Error(str(err)) from None
+    return gr.update(value=[str(f) for f in files], visible=True)
 
 
 def on_neighbours(model_name: str, token_id: int | None, request: gr.Request = None):
@@ -178,24 +215,31 @@ def on_neighbours(model_name: str, token_id: int | None, request: gr.Request = N
 
 def build(shared, demo: gr.Blocks) -> None:
     """Layout of the Embeddings tab; wires /embeddings and /neighbours to the shared inputs."""
+    data = gr.State(None)
     gr.Markdown(t("emb_what"), elem_id="emb-what")
     summary = gr.Markdown(elem_id="emb-summary")
     with gr.Row():
-        plots = [gr.Plot(show_label=False, elem_id=f"emb-{name}") for name in ("token", "pos", "sum")]
+        plots = [FastPlot(show_label=False, elem_id=f"emb-{name}") for name in ("token", "pos", "sum")]
+    with gr.Row(equal_height=True):
+        export_button = gr.Button(t("emb_export"), elem_id="emb-export", size="sm", scale=0, min_width=300)
+        export_files = gr.File(label=t("emb_export_files"), file_count="multiple", interactive=False,
+                               visible=False, elem_id="emb-export-files", scale=1)
     gr.Markdown(t("emb_pca_what"))
-    pca = gr.Plot(show_label=False, elem_id="emb-pca")
+    pca = FastPlot(show_label=False, elem_id="emb-pca")
     gr.Markdown(t("emb_sim_what"))
     with gr.Row():
-        sim = gr.Plot(show_label=False, elem_id="emb-sim", scale=1)
+        sim = FastPlot(show_label=False, elem_id="emb-sim", scale=1)
         with gr.Column(scale=1):
             picker = gr.Dropdown(label=t("emb_nn_token"), elem_id="emb-nn-token", interactive=True)
             table = gr.Dataframe(label=t("emb_nn_table"), elem_id="emb-nn", interactive=False,
                                  headers=["rank", "token", "id", "cosine similarity"], max_height=520)
 
     inputs = [shared.picker, shared.text, picker]
-    outputs = [summary, *plots, pca, sim, picker, table]
-    gr.on(shared.triggers, on_embeddings, inputs, outputs, api_name="embeddings",
+    outputs = [summary, *plots, pca, sim, picker, table, data]
+    gr.on(shared.triggers, on_embeddings_view, inputs, outputs, api_name="embeddings",
           concurrency_id="embeddings", concurrency_limit=4)
-    demo.load(on_embeddings, inputs, outputs, api_visibility="private", concurrency_id="embeddings")
+    demo.load(on_embeddings_view, inputs, outputs, api_visibility="private", concurrency_id="embeddings")
     picker.input(on_neighbours, [shared.picker, picker], table, api_name="neighbours",
                  concurrency_id="embeddings")
+    export_button.click(on_export, [data], [export_files], api_name="export_embeddings",
+                        concurrency_id="export", concurrency_limit=2)

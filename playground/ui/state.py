@@ -19,6 +19,7 @@ import gradio as gr
 
 from .. import api, hub
 from ..sessions import SessionError, SessionRegistry
+from .i18n import add
 
 MY_MODEL = "My model"
 MODEL_SLOT = "my_model"
@@ -26,6 +27,12 @@ SESSION_TTL = float(os.environ.get("PLAYGROUND_SESSION_TTL", 30 * 60))  # second
 LOCAL_SESSION = "local"  # handlers called outside a request (tests, notebooks)
 
 REGISTRY = SessionRegistry(ttl=SESSION_TTL)
+
+add(
+    en={"model_info": "A built-in model, or type a GPT-2 model id from the Hugging Face Hub "
+        f"(e.g. {hub.EXAMPLES}) and press Enter"},
+    zh={"model_info": f"选择内置模型，或输入 Hugging Face Hub 上的 GPT-2 模型 id（例如 {hub.EXAMPLES}）并按回车"},
+)
 
 
 @dataclass
@@ -101,7 +108,13 @@ def get_bundle(name: str | None, session=None) -> api.ModelBundle:
             f"unknown model {str(name)[:120]!r}; choose one of {model_choices()} or type the id of a GPT-2 "
             f"model on the Hugging Face Hub, e.g. {hub.EXAMPLES}"
         )
-    return hub.load_hub_model(name)
+    try:
+        return hub.load_hub_model(name)
+    except hub.HubModelNotFound as err:  # most often a typo of a built-in name: say both
+        raise api.PlaygroundError(
+            f"unknown model {name!r}: choose one of {model_choices()}, or type the id of a GPT-2 model on the "
+            f"Hugging Face Hub. As a Hub id: {err}"
+        ) from None
 
 
 def inspect_or_error(model_name: str | None, text_in: str) -> tuple[api.ModelBundle, api.Inspection]:
