@@ -29,6 +29,9 @@ CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoint
 DEFAULT_MODEL = "stories"
 DEMO_MODEL = "random (untrained)"
 MAX_TEXT_CHARS = 20_000  # longer input is refused; input over the context is truncated
+# The page inspects at most this many tokens: GPT-2's full 1,024-token context would keep every
+# layer's activations (~5 GB for GPT-2 small) in one session's state.
+MAX_VIEW_TOKENS = 256
 
 
 class PlaygroundError(ValueError):
@@ -170,13 +173,15 @@ def check_text(text: str, what: str = "the text") -> str:
     return text
 
 
-def inspect(bundle: ModelBundle, text: str, top_k: int = 10) -> Inspection:
-    """Tokenize `text`, run the model capturing every activation, and rank the next token."""
+def inspect(bundle: ModelBundle, text: str, top_k: int = 10, max_tokens: int | None = None) -> Inspection:
+    """Tokenize `text`, run the model capturing every activation, and rank the next token.
+
+    Text longer than the model's context (or `max_tokens`, if smaller) is cut to its first tokens."""
     text = check_text(text, "the text")
     encoding: Encoding = bundle.tokenizer.encode(text)
     if not encoding.ids:
         raise PlaygroundError("the text produced no tokens")
-    n_ctx, truncated_from = bundle.config.n_ctx, None
+    n_ctx, truncated_from = min(bundle.config.n_ctx, max_tokens or bundle.config.n_ctx), None
     tokens = encoding.tokens
     if len(tokens) > n_ctx:
         truncated_from, tokens = len(tokens), tokens[:n_ctx]

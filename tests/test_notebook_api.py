@@ -33,3 +33,17 @@ def test_train_returns_a_bundle_that_learned_and_works_with_inspect_and_generate
 def test_train_refuses_something_that_is_not_prepared_data():
     with pytest.raises(PlaygroundError, match="prepare_data"):
         train("stories")
+
+
+def test_inspect_cuts_text_to_max_tokens_and_the_page_notices_name_the_same_cap():
+    from playground import api, load_model
+    from playground.ui import i18n
+
+    bundle = load_model("stories-char")
+    result = api.inspect(bundle, "dog " * 100, max_tokens=30)
+    assert len(result.tokens) == len(result.ids) == 30 and result.truncated_from == 400
+    assert result.cache.pattern(0).shape[-1] == 30
+    assert api.inspect(bundle, "dog " * 100).truncated_from == 400  # the model's context (128) still cuts
+    for key in ("att_truncated", "emb_truncated"):
+        for lang in ("en", "zh"):
+            assert str(api.MAX_VIEW_TOKENS) in i18n.STRINGS[lang][key]

@@ -29,8 +29,8 @@ add(
     en={
         "att_tokens": "Tokens",
         "att_summary": "{n} tokens · {chars} characters · {bytes} bytes",
-        "att_truncated": "⚠️ truncated from {total} to the model's {n_ctx} tokens (its context): "
-        "only the first {n_ctx} are shown",
+        "att_truncated": "⚠️ truncated from {total} to {n_ctx} tokens (the model's context; this page shows at most "
+        "256): only the first {n_ctx} are shown",
         "att_layer": "Layer",
         "att_head": "Head",
         "att_average": "Average over heads",
@@ -94,7 +94,7 @@ add(
     zh={
         "att_tokens": "词元",
         "att_summary": "{n} 个词元 · {chars} 个字符 · {bytes} 字节",
-        "att_truncated": "⚠️ 已从 {total} 个词元截断为模型的 {n_ctx} 个（它的上下文长度）："
+        "att_truncated": "⚠️ 已从 {total} 个词元截断为 {n_ctx} 个（模型的上下文长度；本页面最多显示 256 个）："
         "只显示前 {n_ctx} 个",
         "att_layer": "层",
         "att_head": "头",
@@ -312,7 +312,7 @@ def on_inspect(model_name: str, text_in: str, view: dict | None = None, request:
     n_chars, n_bytes = len(result.text), len(result.text.encode("utf-8"))
     summary = text("att_summary", lang, n=n_tokens, chars=n_chars, bytes=n_bytes)
     if result.truncated_from:
-        summary += " · " + text("att_truncated", lang, total=result.truncated_from, n_ctx=bundle.config.n_ctx)
+        summary += " · " + text("att_truncated", lang, total=result.truncated_from, n_ctx=len(result.tokens))
     next_tokens = " · ".join(f"`{_code(tok)}` {p:.1%}" for tok, p in result.top_next[:5])
     choices = _token_choices(view["labels"])
     return (

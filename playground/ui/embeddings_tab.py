@@ -34,8 +34,8 @@ add(
         # composed in handlers
         "emb_summary": "Model **{model}** · {n_tokens:,} tokens · d_model = {d_model} · vocabulary {vocab:,} "
         "tokens",
-        "emb_truncated": "⚠️ The text has {total:,} tokens but the model reads at most {n_ctx:,}: only the "
-        "first {n_ctx:,} are used.",
+        "emb_truncated": "⚠️ The text has {total:,} tokens but the model (or this page, at most 256) reads "
+        "{n_ctx:,}: only the first {n_ctx:,} are used.",
         "emb_token_title": "Token embeddings W_e[x]  ({t} × {d})",
         "emb_pos_title": "Position embeddings W_p[i]  ({t} × {d})",
         "emb_sum_title": "Sum: the input of block 0  ({t} × {d})",
@@ -69,8 +69,8 @@ add(
         "emb_nn_token": "最近邻：",
         "emb_nn_table": "词表中最相似的 10 个词元（W_e 中对应行的余弦相似度）",
         "emb_summary": "模型 **{model}** · {n_tokens:,} 个词元 · d_model = {d_model} · 词表 {vocab:,} 个词元",
-        "emb_truncated": "⚠️ 这段文本有 {total:,} 个词元，但模型最多只读 {n_ctx:,} 个：只使用前 {n_ctx:,} "
-        "个。",
+        "emb_truncated": "⚠️ 这段文本有 {total:,} 个词元，但模型（或本页面，最多 256 个）只读 {n_ctx:,} 个："
+        "只使用前 {n_ctx:,} 个。",
         "emb_token_title": "词元嵌入 W_e[x]（{t} × {d}）",
         "emb_pos_title": "位置嵌入 W_p[i]（{t} × {d}）",
         "emb_sum_title": "两者之和：第 0 块的输入（{t} × {d}）",
@@ -163,7 +163,7 @@ def _embeddings(model_name: str, text_in: str, chosen, lang: str) -> tuple[tuple
 
     summary = text("emb_summary", lang, model=bundle.name, n_tokens=n, d_model=d, vocab=vocab)
     if result.truncated_from:
-        notice = text("emb_truncated", lang, total=result.truncated_from, n_ctx=bundle.config.n_ctx)
+        notice = text("emb_truncated", lang, total=result.truncated_from, n_ctx=len(result.tokens))
         summary += "\n\n" + notice
     choices = _token_choices(bundle, result.ids, lang)
     try:

@@ -121,7 +121,7 @@ def inspect_or_error(model_name: str | None, text_in: str) -> tuple[api.ModelBun
     """Resolve the picker's model and inspect `text_in`; expected failures become a gr.Error."""
     try:
         bundle = get_bundle(model_name)
-        return bundle, api.inspect(bundle, text_in)
+        return bundle, api.inspect(bundle, text_in, max_tokens=api.MAX_VIEW_TOKENS)
     except ValueError as err:
         raise gr.Error(str(err)) from None
 
