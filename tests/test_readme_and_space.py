@@ -40,8 +40,13 @@ def test_quick_start_is_exactly_two_commands_and_ci_runs_the_second():
 
 @pytest.mark.slow
 def test_the_notebook_example_runs_as_written():
-    code = re.search(r"## In a notebook\s+```python\n(.*?)```", README, re.S).group(1)
+    section = re.search(r"## In a notebook\n(.*?)\n## ", README, re.S).group(1)
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2  # load/inspect/generate/figures, then train/translate
     scope: dict = {}
-    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
+    for code in blocks:  # one namespace, as in a notebook
+        exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
     assert scope["result"].cache.pattern(0).shape[1] == len(scope["result"].tokens)
     assert scope["fig"].data and scope["out"].text.startswith("Once upon a time")
+    assert scope["mine"].card["steps_done"] == 100 and scope["mine"].card["val_loss"] < 6.0
+    assert scope["translate"]("The cat follows the dog.") == "猫跟着狗。"
