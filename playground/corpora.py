@@ -46,10 +46,8 @@ _TASKS = {
     "copy": (string.digits, "=", lambda s: s, (3, 8)),
     "reverse": (string.digits, "=", lambda s: s[::-1], (3, 8)),
     "sort": (string.digits, "=", lambda s: "".join(sorted(s)), (3, 8)),
-    # Four copies with no separator: only "find the earlier copy of this token and read what came
-    # next" predicts them (a '|' would let a head count from the separator instead), and four copies
-    # give enough signal that induction heads form within ~1,000 steps (measured; two did not).
-    "induction": (string.ascii_lowercase, "", lambda s: s * 3, (4, 16)),
+    # Built by `_induction_block` (answer unused): a random string twice, amid rule text.
+    "induction": (string.ascii_lowercase, "", None, (4, 16)),
 }
 DESCRIPTIONS = {
     "stories": "Animal stories in English and Chinese, alternating story by story",
@@ -58,7 +56,8 @@ DESCRIPTIONS = {
     "copy": "Digit strings copied after '=': 40183=40183",
     "reverse": "Digit strings reversed after '=': 40183=38104",
     "sort": "Digit strings sorted after '=': 40183=01348",
-    "induction": "Random letters repeated four times (where induction heads form): qxbfqxbfqxbfqxbf",
+    "induction": "Random letter strings, each seen twice amid rule-following letters (where induction heads "
+    "form): ..qhtw[xbfkd]ejqa[xbfkd]rmy..",
 }
 
 
@@ -137,10 +136,45 @@ def _task_maker(task: str, seed: int, **lengths: int):
     rng = random.Random(seed)
 
     def make() -> str:
+        if task == "induction":
+            return induction_block(rng, lo, hi)[0] + "\n"
         s = "".join(rng.choices(alphabet, k=rng.randint(lo, hi)))
         return f"{s}{sep}{answer(s)}\n"
 
     return make
+
+
+# --- the induction corpus -------------------------------------------------------------------
+# Why this shape (all measured on 2-layer models, scores at probe lengths 6-24):
+# - strings repeated back to back were learned by layer-0 heads that look back a *fixed*
+#   distance (a positional shortcut that is right for one string length only);
+# - repeats separated by random letters (distances vary, no shortcut) left the loss at ln 26;
+# - here the letters around and between the copies follow a fixed rule (each letter is set by
+#   the two before it, 80% of the time). Learning the rule needs a previous-token head, and
+#   with that head in place the copies (at distances that vary) are predicted by an induction
+#   head in layer 1: "find the earlier copy of this letter and read what came next".
+INDUCTION_GAP = (2, 16)  # rule letters before, between and after the two copies
+INDUCTION_RULE_P = 0.8
+_RULE_RNG = random.Random(12345)  # the rule is fixed: train, val and every seed share it
+INDUCTION_RULE = {
+    (x, y): _RULE_RNG.choice(string.ascii_lowercase) for x in string.ascii_lowercase for y in string.ascii_lowercase
+}
+
+
+def _rule_letters(rng: random.Random, n: int) -> str:
+    """n letters following INDUCTION_RULE (with probability INDUCTION_RULE_P each, else random)."""
+    letters = rng.choices(string.ascii_lowercase, k=2)
+    while len(letters) < n:
+        follows = rng.random() < INDUCTION_RULE_P
+        letters.append(INDUCTION_RULE[letters[-2], letters[-1]] if follows else rng.choice(string.ascii_lowercase))
+    return "".join(letters[:n])
+
+
+def induction_block(rng: random.Random, min_len: int, max_len: int) -> tuple[str, str]:
+    """(block, string): rule letters, a random string, rule letters, the string again, rule letters."""
+    s = "".join(rng.choices(string.ascii_lowercase, k=rng.randint(min_len, max_len)))
+    gap = lambda: _rule_letters(rng, rng.randint(*INDUCTION_GAP))  # noqa: E731
+    return gap() + s + gap() + s + gap(), s
 
 
 def _derive_seed(seed: int, stream: str) -> int:
@@ -172,8 +206,7 @@ def user_corpus(data: str | bytes, name: str = "my text", val_fraction: float = 
         )
     if n_chars < MIN_USER_TEXT_CHARS:
         raise CorpusError(
-            f"The text is too short: {n_chars} characters; training needs at least "
-            f"{MIN_USER_TEXT_CHARS} characters."
+            f"The text is too short: {n_chars} characters; training needs at least {MIN_USER_TEXT_CHARS} characters."
         )
     train, val = split_train_val(text, val_fraction)
     return Corpus(name, train, val, f"Your text '{name}': {len(text):,} characters")
@@ -204,8 +237,7 @@ def _decode(data: bytes) -> str:
     """UTF-8 (a leading BOM is dropped); NUL bytes or invalid UTF-8 are refused."""
     if b"\x00" in data:
         raise CorpusError(
-            "This looks like a binary file (it contains NUL bytes), not text; "
-            "only UTF-8 plain text (.txt) is allowed."
+            "This looks like a binary file (it contains NUL bytes), not text; only UTF-8 plain text (.txt) is allowed."
         )
     try:
         return data.decode("utf-8-sig")

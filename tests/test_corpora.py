@@ -255,10 +255,24 @@ def test_induction_corpus_is_the_task_blocks_with_no_line_breaks():
     assert "\n" not in corpus.train and corpus.train.isalpha()
 
 
-def test_induction_lines_are_one_random_string_four_times():
-    for line in task_lines("induction", 2_000, seed=0).splitlines():
-        piece = line[: len(line) // 4]
-        assert line == piece * 4 and piece.isalpha() and piece.islower() and 4 <= len(piece) <= 16
+def test_induction_blocks_hold_one_random_string_twice_amid_rule_letters():
+    import random
+
+    from playground.corpora import INDUCTION_RULE, induction_block
+
+    rng = random.Random(0)
+    follows = total = 0
+    for _ in range(500):
+        block, s = induction_block(rng, 4, 16)
+        assert block.isalpha() and block.islower() and 4 <= len(s) <= 16
+        first = block.index(s)
+        assert block.find(s, first + len(s)) > first  # the second copy comes later
+        rule_part = block[:first]  # the letters before the first copy follow the rule
+        follows += sum(
+            INDUCTION_RULE[rule_part[i - 2], rule_part[i - 1]] == rule_part[i] for i in range(2, len(rule_part))
+        )
+        total += max(0, len(rule_part) - 2)
+    assert 0.75 < follows / total < 0.9  # 80% rule + 1/26 of the random ones
 
 
 @pytest.mark.parametrize("task", ANSWERS)
@@ -282,7 +296,12 @@ def test_task_lengths_are_configurable(task):
 
 
 def test_default_lengths_suit_each_task():
-    induction = {len(x) // 4 for x in task_lines("induction", 2_000, 0).splitlines()}
+    import random
+
+    from playground.corpora import induction_block
+
+    rng = random.Random(0)
+    induction = {len(induction_block(rng, 4, 16)[1]) for _ in range(2_000)}
     digits = {len(x.split("=")[0]) for x in task_lines("reverse", 2_000, 0).splitlines()}
     assert min(induction) == 4 and max(induction) == 16
     assert min(digits) == 3 and max(digits) == 8
@@ -365,9 +384,7 @@ def test_read_text_file_checks_the_size_before_reading(tmp_path: Path, monkeypat
         read_text_file(path)
 
 
-@pytest.mark.parametrize(
-    "content, message", [(b"\xff\xfeh\x00i\x00", "binary"), (b"ok \xc3\x28", "not valid UTF-8")]
-)
+@pytest.mark.parametrize("content, message", [(b"\xff\xfeh\x00i\x00", "binary"), (b"ok \xc3\x28", "not valid UTF-8")])
 def test_read_text_file_refuses_binary_and_invalid_utf8(tmp_path: Path, content, message):
     path = tmp_path / "bad.txt"
     path.write_bytes(content)

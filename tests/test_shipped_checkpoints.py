@@ -54,6 +54,33 @@ def test_the_sort_model_sorts_fresh_digit_strings():
     assert correct / len(problems) >= 0.8
 
 
+def test_the_induction_model_has_a_layer_1_induction_head_at_every_probe_length():
+    """A genuine induction head finds the earlier copy wherever it is: it must score on random
+    letters repeated at several lengths, and sit in layer 1 (it needs layer 0's previous-token head).
+    A head that looks back a fixed distance scores at one length only."""
+    import string
+
+    import numpy as np
+
+    from playground.interpret import induction_scores, previous_token_scores, repeated_sequence
+
+    bundle = api.load_model("induction")
+    letters = [bundle.tokenizer.encode_ids(c)[0] for c in string.ascii_lowercase]
+    by_length = {
+        half: np.mean(
+            [induction_scores(bundle.model, repeated_sequence(letters, half, seed=s), half) for s in range(8)], 0
+        )
+        for half in (6, 8, 12, 16, 24)
+    }  # half -> (L, H) scores, each averaged over 8 random probes
+    best = max(range(bundle.config.n_heads), key=lambda h: min(sc[1, h] for sc in by_length.values()))
+    layer1 = {k: v[1].round(2).tolist() for k, v in by_length.items()}
+    assert all(sc[1, best] >= 0.3 for sc in by_length.values()), layer1  # chance is ~0.05-0.15 here
+    assert np.mean([sc[1, best] for sc in by_length.values()]) >= 0.5, layer1
+    assert all(sc[0].max() < 0.2 for sc in by_length.values())  # layer 0 cannot do it alone
+    probe = repeated_sequence(letters, 16, seed=99)
+    assert previous_token_scores(bundle.model, probe)[0].max() >= 0.4  # the head it composes with
+
+
 # ---------------------------------------------------------------- the encoder-decoder translator
 
 
