@@ -121,3 +121,26 @@ def test_hovering_a_token_in_the_head_view_keeps_only_its_lines(page, app_url):
     page.mouse.move(5, 5)  # leaving the token restores every line
     expect(plot).not_to_have_attribute("data-focus", str(query), **WAIT)
     assert sorted(page.evaluate(SEGMENTS_JS)) == sorted(before)
+
+
+def test_the_induction_model_shows_its_induction_stripe_in_layer_1(page, app_url):
+    """Pick the shipped `induction` model, type a random string twice: layer 1's enlarged head
+    is drawn for it (and, with PLAYGROUND_SCREENSHOTS=1, saved as the README's induction picture)."""
+    text = "xkcdqwertyjvxkcdqwertyjv"
+    page.goto(app_url)
+    page.get_by_role("tab", name="Attention").click()
+    expect(page.locator("#att-grid .js-plotly-plot")).to_be_visible(**WAIT)
+    picker = page.locator("#model-picker input")
+    picker.fill("induction")
+    picker.press("Enter")
+    page.locator("#text-input textarea").fill(text)
+    page.locator("#inspect-button").click()
+    expect(page.locator("#att-summary")).to_contain_text(f"{len(text)} tokens", **WAIT)  # one token per letter
+    expect(page.locator("#att-layer input[type=radio]")).to_have_count(2, **WAIT)
+    page.locator("#att-layer").get_by_label("1", exact=True).check()
+    expect(page.locator("#att-big .gtitle")).to_contain_text("Layer 1", **WAIT)
+    _plots_render(page)
+    if os.environ.get("PLAYGROUND_SCREENSHOTS"):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(SHOTS / "induction.png"), full_page=True)
