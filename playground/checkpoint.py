@@ -77,7 +77,7 @@ class Checkpoint:
 # ----- small helpers ---------------------------------------------------------------------
 
 
-def _human(n_bytes: int) -> str:
+def human_size(n_bytes: int) -> str:
     return f"{n_bytes / MiB:,.1f} MiB" if n_bytes >= MiB else f"{n_bytes:,} bytes"
 
 
@@ -87,14 +87,14 @@ def _list(names: list[str], limit: int = 6) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def _check_size(path: Path, limit: int) -> None:
+def check_file_size(path: Path, limit: int) -> None:
     size = path.stat().st_size
     if size > limit:
-        raise CheckpointError(f"{path.name} is {_human(size)}; the limit is {_human(limit)}")
+        raise CheckpointError(f"{path.name} is {human_size(size)}; the limit is {human_size(limit)}")
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    _check_size(path, MAX_JSON_BYTES)
+def read_json(path: Path) -> dict[str, Any]:
+    check_file_size(path, MAX_JSON_BYTES)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -104,7 +104,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _json_text(data: Any, name: str) -> str:
+def json_text(data: Any, name: str) -> str:
     try:
         return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     except (TypeError, ValueError) as err:
@@ -186,7 +186,7 @@ def _check_header(f, key: str, shape: tuple[int, ...], cfg: ModelConfig) -> None
         )
 
 
-def _not_safetensors(path: Path, err: Exception) -> CheckpointError:
+def not_safetensors_error(path: Path, err: Exception) -> CheckpointError:
     """Explain a file safetensors refused, recognising the usual mistake: a PyTorch pickle."""
     with path.open("rb") as f:
         head = f.read(2)
@@ -212,7 +212,7 @@ def load_state_dict_checked(file, cfg: ModelConfig) -> dict[str, torch.Tensor]:
     path = Path(file)
     if not path.is_file():
         raise CheckpointError(f"{path.name} not found: a checkpoint needs its weights in model.safetensors")
-    _check_size(path, MAX_CHECKPOINT_BYTES)
+    check_file_size(path, MAX_CHECKPOINT_BYTES)
     expected = expected_shapes(cfg)
     try:
         with safe_open(path, framework="pt") as f:
@@ -224,7 +224,7 @@ def load_state_dict_checked(file, cfg: ModelConfig) -> dict[str, torch.Tensor]:
                 _check_header(f, _TIED_HEAD, expected["transformer.wte.weight"], cfg)
             state = {name: f.get_tensor(key).to(torch.float32) for name, key in names.items()}
     except SafetensorError as err:
-        raise _not_safetensors(path, err) from None
+        raise not_safetensors_error(path, err) from None
     for name, tensor in state.items():
         if not torch.isfinite(tensor).all():
             raise CheckpointError(f"tensor {names[name]} contains NaN or infinite values")
@@ -235,8 +235,8 @@ def load_state_dict_checked(file, cfg: ModelConfig) -> dict[str, torch.Tensor]:
 # ----- config, tokenizer -----------------------------------------------------------------
 
 
-def _read_config(path: Path) -> tuple[ModelConfig, dict]:
-    raw = _read_json(path)
+def read_config(path: Path) -> tuple[ModelConfig, dict]:
+    raw = read_json(path)
     try:
         cfg = ModelConfig.from_gpt2_dict(raw)
     except (ConfigError, TypeError, ValueError) as err:
@@ -252,8 +252,8 @@ def _read_config(path: Path) -> tuple[ModelConfig, dict]:
     return cfg, meta
 
 
-def _read_tokenizer(path: Path, cfg: ModelConfig) -> Tokenizer:
-    _check_size(path, MAX_JSON_BYTES)
+def read_tokenizer(path: Path, cfg: ModelConfig) -> Tokenizer:
+    check_file_size(path, MAX_JSON_BYTES)
     try:
         tokenizer = Tokenizer.from_file(path)
     except TokenizerError as err:
@@ -293,11 +293,11 @@ def save_checkpoint(
     if tokenizer is not None:
         block["tokenizer_kind"] = tokenizer.kind
     config = {**cfg.to_gpt2_dict(), **_special_token_ids(tokenizer), "playground": block}
-    texts = {"config.json": _json_text(config, "meta")}
+    texts = {"config.json": json_text(config, "meta")}
     if tokenizer is not None:
         texts["tokenizer.json"] = tokenizer.to_str()
     if card is not None:
-        texts["card.json"] = _json_text(card, "card")
+        texts["card.json"] = json_text(card, "card")
     # state_dict() lists the tied output layer too; safetensors refuses shared tensors, and HF
     # stores it once, as wte.
     state = {
@@ -324,11 +324,11 @@ def _load_folder(folder: Path, allow_missing_tokenizer: bool) -> Checkpoint:
             f"missing {', '.join(missing)}; a checkpoint folder holds config.json, model.safetensors "
             "and tokenizer.json (card.json optional)"
         )
-    cfg, meta = _read_config(folder / "config.json")
+    cfg, meta = read_config(folder / "config.json")
     tokenizer_file = folder / "tokenizer.json"
-    tokenizer = _read_tokenizer(tokenizer_file, cfg) if tokenizer_file.is_file() else None
+    tokenizer = read_tokenizer(tokenizer_file, cfg) if tokenizer_file.is_file() else None
     state = load_state_dict_checked(folder / "model.safetensors", cfg)
-    card = _read_json(folder / "card.json") if (folder / "card.json").is_file() else None
+    card = read_json(folder / "card.json") if (folder / "card.json").is_file() else None
     model = TinyGPT(cfg)
     model.load_state_dict(state)
     return Checkpoint(model.eval(), tokenizer, cfg, meta, card)
@@ -372,7 +372,7 @@ def export_zip(folder, zip_path=None) -> Path:
     if zip_path.stat().st_size > MAX_UPLOAD_ZIP_BYTES:
         zip_path.unlink()
         raise CheckpointError(
-            f"the zip would be over {_human(MAX_UPLOAD_ZIP_BYTES)}, too large to import again; "
+            f"the zip would be over {human_size(MAX_UPLOAD_ZIP_BYTES)}, too large to import again; "
             "share the folder instead"
         )
     return zip_path
@@ -428,7 +428,7 @@ def _plan_extraction(infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]
         limit = MAX_CHECKPOINT_BYTES if name == "model.safetensors" else MAX_JSON_BYTES
         if info.file_size > limit:
             raise CheckpointError(
-                f"{name} in the zip is {_human(info.file_size)} unpacked; the limit is {_human(limit)}"
+                f"{name} in the zip is {human_size(info.file_size)} unpacked; the limit is {human_size(limit)}"
             )
         plan[name] = info
     if len(folders) > 1:
@@ -436,7 +436,7 @@ def _plan_extraction(infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]
     total = sum(info.file_size for info in plan.values())
     if total > MAX_UNZIPPED_BYTES:
         raise CheckpointError(
-            f"the zip unpacks to {_human(total)}; the limit is {_human(MAX_UNZIPPED_BYTES)}"
+            f"the zip unpacks to {human_size(total)}; the limit is {human_size(MAX_UNZIPPED_BYTES)}"
         )
     missing = [name for name in REQUIRED_FILES if name not in plan]
     if missing:
@@ -476,7 +476,7 @@ def _check_directory(zip_path: Path) -> None:
         raise CheckpointError(f"the zip has {n_members:,} members; at most {MAX_ZIP_MEMBERS} are allowed")
     if cd_size > MAX_ZIP_DIRECTORY_BYTES:
         raise CheckpointError(
-            f"the zip's directory is {_human(cd_size)}; at most {_human(MAX_ZIP_DIRECTORY_BYTES)} "
+            f"the zip's directory is {human_size(cd_size)}; at most {human_size(MAX_ZIP_DIRECTORY_BYTES)} "
             f"(a checkpoint zip lists at most {MAX_ZIP_MEMBERS} files)"
         )
 
@@ -485,7 +485,7 @@ def _extract_zip(zip_path: Path, dest: Path) -> None:
     """Extract a checkpoint zip's files flat into the existing, empty folder `dest`."""
     if not zip_path.is_file():
         raise CheckpointError(f"{zip_path} does not exist or is not a file")
-    _check_size(zip_path, MAX_UPLOAD_ZIP_BYTES)
+    check_file_size(zip_path, MAX_UPLOAD_ZIP_BYTES)
     if not zipfile.is_zipfile(zip_path):
         raise CheckpointError("the file is not a zip archive")
     _check_directory(zip_path)

@@ -15,14 +15,14 @@ class ConfigError(ValueError):
     """A configuration value is out of its allowed range (message names field and range)."""
 
 
-def _check_int(name: str, value: Any, lo: int, hi: int) -> None:
+def check_int(name: str, value: Any, lo: int, hi: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{name} must be a whole number between {lo} and {hi}, got {value!r}")
     if not lo <= value <= hi:
         raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
 
 
-def _check_float(name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False) -> None:
+def check_float(name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
         raise ConfigError(f"{name} must be a number between {lo} and {hi}, got {value!r}")
     too_low = value <= lo if lo_open else value < lo
@@ -60,13 +60,13 @@ class ModelConfig:
         if self.d_mlp == 0 and isinstance(self.d_model, int) and not isinstance(self.d_model, bool):
             object.__setattr__(self, "d_mlp", 4 * self.d_model)
         for name, (lo, hi) in MODEL_LIMITS.items():
-            _check_int(name, getattr(self, name), lo, hi)
+            check_int(name, getattr(self, name), lo, hi)
         if self.d_model % self.n_heads:
             raise ConfigError(
                 f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
             )
-        _check_float("dropout", self.dropout, 0.0, 0.9)
-        _check_float("layer_norm_eps", self.layer_norm_eps, 0.0, 1e-2, lo_open=True)
+        check_float("dropout", self.dropout, 0.0, 0.9)
+        check_float("layer_norm_eps", self.layer_norm_eps, 0.0, 1e-2, lo_open=True)
 
     @property
     def d_head(self) -> int:
@@ -158,19 +158,19 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        _check_int("steps", self.steps, 1, 100_000)
-        _check_int("batch_size", self.batch_size, 1, 512)
-        _check_float("lr", self.lr, 0.0, 1.0, lo_open=True)
-        _check_float("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
-        _check_int("warmup_steps", self.warmup_steps, 0, 100_000)
-        _check_float("weight_decay", self.weight_decay, 0.0, 1.0)
-        _check_float("beta1", self.beta1, 0.0, 0.9999)
-        _check_float("beta2", self.beta2, 0.0, 0.9999)
-        _check_float("grad_clip", self.grad_clip, 0.0, 1e3)
-        _check_int("eval_interval", self.eval_interval, 1, 100_000)
-        _check_int("eval_batches", self.eval_batches, 1, 1000)
-        _check_int("sample_interval", self.sample_interval, 0, 100_000)
-        _check_int("seed", self.seed, 0, 2**31 - 1)
+        check_int("steps", self.steps, 1, 100_000)
+        check_int("batch_size", self.batch_size, 1, 512)
+        check_float("lr", self.lr, 0.0, 1.0, lo_open=True)
+        check_float("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
+        check_int("warmup_steps", self.warmup_steps, 0, 100_000)
+        check_float("weight_decay", self.weight_decay, 0.0, 1.0)
+        check_float("beta1", self.beta1, 0.0, 0.9999)
+        check_float("beta2", self.beta2, 0.0, 0.9999)
+        check_float("grad_clip", self.grad_clip, 0.0, 1e3)
+        check_int("eval_interval", self.eval_interval, 1, 100_000)
+        check_int("eval_batches", self.eval_batches, 1, 1000)
+        check_int("sample_interval", self.sample_interval, 0, 100_000)
+        check_int("seed", self.seed, 0, 2**31 - 1)
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
@@ -189,12 +189,12 @@ class SampleConfig:
     stop_at: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        _check_int("max_new_tokens", self.max_new_tokens, 1, 1024)
-        _check_float("temperature", self.temperature, 0.0, 10.0, lo_open=True)
-        _check_int("top_k", self.top_k, 0, 50304)
-        _check_float("top_p", self.top_p, 0.0, 1.0, lo_open=True)
+        check_int("max_new_tokens", self.max_new_tokens, 1, 1024)
+        check_float("temperature", self.temperature, 0.0, 10.0, lo_open=True)
+        check_int("top_k", self.top_k, 0, 50304)
+        check_float("top_p", self.top_p, 0.0, 1.0, lo_open=True)
         if self.seed is not None:
-            _check_int("seed", self.seed, 0, 2**31 - 1)
+            check_int("seed", self.seed, 0, 2**31 - 1)
 
 
 # Named sizes for the CLI and the Train tab.

@@ -45,11 +45,12 @@ from .checkpoint import (
     MAX_CHECKPOINT_BYTES,
     MAX_JSON_BYTES,
     CheckpointError,
-    _human,
-    _read_config,
-    _read_json,
-    _read_tokenizer,
+    check_file_size,
+    human_size,
     load_state_dict_checked,
+    read_config,
+    read_json,
+    read_tokenizer,
 )
 from .config import MODEL_LIMITS
 from .model import TinyGPT
@@ -194,7 +195,7 @@ def _check_sizes(repo_id: str, files: dict[str, int | None], names: list[str]) -
     for name in names:
         size, limit = files.get(name), MAX_CHECKPOINT_BYTES if name == WEIGHTS else MAX_JSON_BYTES
         if size is not None and size > limit:
-            raise HubError(f"{repo_id}: {name} is {_human(size)}; the limit is {_human(limit)}")
+            raise HubError(f"{repo_id}: {name} is {human_size(size)}; the limit is {human_size(limit)}")
 
 
 def _download(repo_id: str, filename: str, revision: str | None, local_only: bool) -> Path:
@@ -294,14 +295,13 @@ def fetch(repo_id: str) -> HubFiles:
 
 def _read_json_or_hub_error(path: Path, repo_id: str) -> dict:
     try:
-        return _read_json(path)
+        return read_json(path)
     except CheckpointError as err:
         raise HubError(f"{repo_id}: {err}") from None
 
 
 def _read_merges(path: Path) -> list[tuple[str, str]]:
-    if path.stat().st_size > MAX_JSON_BYTES:
-        raise CheckpointError(f"merges.txt is {_human(path.stat().st_size)}; the limit is {_human(MAX_JSON_BYTES)}")
+    check_file_size(path, MAX_JSON_BYTES)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as err:
@@ -319,8 +319,8 @@ def _read_merges(path: Path) -> list[tuple[str, str]]:
 
 def _tokenizer(files: HubFiles, cfg) -> Tokenizer:
     if files.tokenizer is not None:
-        return _read_tokenizer(files.tokenizer, cfg)
-    vocab = _read_json(files.vocab)
+        return read_tokenizer(files.tokenizer, cfg)
+    vocab = read_json(files.vocab)
     try:
         tokenizer = Tokenizer.from_gpt2_vocab(vocab, _read_merges(files.merges))
     except TokenizerError as err:
@@ -335,7 +335,7 @@ def _tokenizer(files: HubFiles, cfg) -> Tokenizer:
 def load_files(files: HubFiles) -> ModelBundle:
     """A ModelBundle from fetched files (every shape, dtype and size checked)."""
     try:
-        cfg, meta = _read_config(files.config)
+        cfg, meta = read_config(files.config)
         tokenizer = _tokenizer(files, cfg)
         state = load_state_dict_checked(files.weights, cfg)
     except CheckpointError as err:

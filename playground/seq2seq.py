@@ -51,12 +51,12 @@ from .checkpoint import (
     FLOAT_DTYPES,
     MAX_CHECKPOINT_BYTES,
     CheckpointError,
-    _check_size,
-    _json_text,
-    _not_safetensors,
-    _read_json,
+    check_file_size,
+    json_text,
+    not_safetensors_error,
+    read_json,
 )
-from .config import MODEL_LIMITS, ConfigError, TrainConfig, _check_float, _check_int
+from .config import MODEL_LIMITS, ConfigError, TrainConfig, check_float, check_int
 from .corpora import story_pairs
 from .hooks import ActivationCache, HookPoint
 from .tokenizer import WORD_PATTERN, Tokenizer, TokenizerError
@@ -109,10 +109,10 @@ class Seq2SeqConfig:
         }  # fmt: skip
         limits |= {k: MODEL_LIMITS[k] for k in ("n_layers", "n_heads", "d_model", "d_mlp")}
         for name, (lo, hi) in limits.items():
-            _check_int(name, getattr(self, name), lo, hi)
+            check_int(name, getattr(self, name), lo, hi)
         if self.d_model % self.n_heads:
             raise ConfigError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
-        _check_float("layer_norm_eps", self.layer_norm_eps, 0.0, 1e-2, lo_open=True)
+        check_float("layer_norm_eps", self.layer_norm_eps, 0.0, 1e-2, lo_open=True)
 
     @property
     def d_head(self) -> int:
@@ -420,7 +420,7 @@ def _pad(rows: list[list[int]]) -> torch.Tensor:
 def heldout_pairs(n: int, seed: int, exclude: set[str]) -> tuple[list[tuple[str, str]], int]:
     """The first `n` pairs of the seeded stream (the same stream as `story_pairs(., seed)`)
     whose English is not in `exclude` and not drawn before; also returns how many were drawn."""
-    _check_int("n", n, 1, 100_000)
+    check_int("n", n, 1, 100_000)
     rng, kept, seen, drawn = random.Random(seed), [], set(), 0
     while len(kept) < n:
         if drawn >= 1000 * n:
@@ -620,14 +620,14 @@ def save_translator(folder, translator: Translator, card: dict | None = None) ->
     save_file(state, folder / "model.safetensors", metadata={"format": "pt"})
     translator.src_tok.save(folder / "source_tokenizer.json")
     translator.tgt_tok.save(folder / "target_tokenizer.json")
-    (folder / "config.json").write_text(_json_text(config, "config"), encoding="utf-8")
+    (folder / "config.json").write_text(json_text(config, "config"), encoding="utf-8")
     card = {**(card if card is not None else translator.card), "architecture": ARCHITECTURE}
-    (folder / "card.json").write_text(_json_text(card, "card"), encoding="utf-8")
+    (folder / "card.json").write_text(json_text(card, "card"), encoding="utf-8")
     return folder
 
 
-def _read_config(path: Path) -> Seq2SeqConfig:
-    raw = _read_json(path)
+def read_config(path: Path) -> Seq2SeqConfig:
+    raw = read_json(path)
     if raw.get("architecture") != ARCHITECTURE:
         raise CheckpointError(f'config.json: "architecture" is {raw.get("architecture")!r}, expected {ARCHITECTURE!r}')
     if raw.get("format_version") != FORMAT_VERSION:
@@ -640,8 +640,8 @@ def _read_config(path: Path) -> Seq2SeqConfig:
         raise CheckpointError(f"config.json: {err}") from None
 
 
-def _read_tokenizer(path: Path, side: str, d_vocab: int) -> Tokenizer:
-    _check_size(path, 16 * 1024 * 1024)
+def read_tokenizer(path: Path, side: str, d_vocab: int) -> Tokenizer:
+    check_file_size(path, 16 * 1024 * 1024)
     try:
         tok = Tokenizer.from_file(path)
     except TokenizerError as err:
@@ -654,7 +654,7 @@ def _read_tokenizer(path: Path, side: str, d_vocab: int) -> Tokenizer:
 
 def _read_weights(path: Path, model: Seq2Seq) -> dict[str, torch.Tensor]:
     """Tensors by name, checked against the model's own names, shapes and a float dtype."""
-    _check_size(path, MAX_CHECKPOINT_BYTES)
+    check_file_size(path, MAX_CHECKPOINT_BYTES)
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     try:
         with safe_open(path, framework="pt") as f:
@@ -672,7 +672,7 @@ def _read_weights(path: Path, model: Seq2Seq) -> dict[str, torch.Tensor]:
                     )
                 state[key] = f.get_tensor(key).to(torch.float32)
     except SafetensorError as err:
-        raise _not_safetensors(path, err) from None
+        raise not_safetensors_error(path, err) from None
     bad = [k for k, v in state.items() if not torch.isfinite(v).all()]
     if bad:
         raise CheckpointError(f"tensor {bad[0]} contains NaN or infinite values")
@@ -687,12 +687,12 @@ def load_translator(folder) -> Translator:
         raise CheckpointError(
             f"{folder.name}: missing {', '.join(missing)}; a translation checkpoint holds {', '.join(FILES)}"
         )
-    cfg = _read_config(folder / "config.json")
-    src_tok = _read_tokenizer(folder / "source_tokenizer.json", "source", cfg.d_vocab_src)
-    tgt_tok = _read_tokenizer(folder / "target_tokenizer.json", "target", cfg.d_vocab_tgt)
+    cfg = read_config(folder / "config.json")
+    src_tok = read_tokenizer(folder / "source_tokenizer.json", "source", cfg.d_vocab_src)
+    tgt_tok = read_tokenizer(folder / "target_tokenizer.json", "target", cfg.d_vocab_tgt)
     model = Seq2Seq(cfg)
     model.load_state_dict(_read_weights(folder / "model.safetensors", model))
-    card = _read_json(folder / "card.json") if (folder / "card.json").is_file() else {}
+    card = read_json(folder / "card.json") if (folder / "card.json").is_file() else {}
     return Translator(model.eval(), src_tok, tgt_tok, card)
 
 
