@@ -59,6 +59,7 @@ from .checkpoint import (
 from .config import MODEL_LIMITS, ConfigError, TrainConfig, check_float, check_int
 from .corpora import story_pairs
 from .hooks import ActivationCache, HookPoint
+from .model import FinalNorm  # the GPT's final LayerNorm with its hook: the same here
 from .tokenizer import WORD_PATTERN, Tokenizer, TokenizerError
 from .training import lr_at, make_optimizer
 
@@ -231,15 +232,6 @@ class DecoderBlock(nn.Module):
         y = self.hook_resid_mid(y + self.self_attn(h, h, None))
         y = self.hook_resid_cross(y + self.cross_attn(self.ln_2(y), memory, src_pad))
         return self.hook_resid_post(y + self.mlp(self.ln_3(y)))
-
-
-class FinalNorm(nn.LayerNorm):
-    def __init__(self, d_model: int, eps: float) -> None:
-        super().__init__(d_model, eps=eps)
-        self.hook_normalized = HookPoint()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.hook_normalized(super().forward(x))
 
 
 class Stack(nn.Module):
