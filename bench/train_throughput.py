@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from playground import kernels
 from playground.config import ModelConfig, TrainConfig
 from playground.training import init_model, train_steps
 
@@ -161,6 +162,7 @@ def main() -> None:
     result = {
         "config": {"n_layers": 4, "n_heads": 4, "d_model": 128, "n_ctx": 64, "batch": BATCH, "steps": args.steps},
         "threads": torch.get_num_threads(),
+        "kernels": kernels.status(),
         "matmul_peak_gflops": round(peak / 1e9, 1),
         "ours": {"tokens_per_s": round(tokens / best_ours), "mfu": round(flops / best_ours / peak, 3)},
         "nanogpt_style": {"tokens_per_s": round(tokens / best_nano), "mfu": round(flops / best_nano / peak, 3)},

@@ -20,6 +20,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .hooks import HookPoint
+from .kernels import gelu_tanh
 
 
 class Conv1D(nn.Module):
@@ -124,7 +125,7 @@ class MLP(nn.Module):
         self.hook_post = HookPoint()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.hook_post(F.gelu(self.c_fc(x), approximate="tanh"))  # (B, T, d_mlp)
+        h = self.hook_post(gelu_tanh(self.c_fc(x)))  # (B, T, d_mlp)
         return self.dropout(self.c_proj(h))
 
 

@@ -59,6 +59,7 @@ from .checkpoint import (
 from .config import MODEL_LIMITS, ConfigError, TrainConfig, check_float, check_int
 from .corpora import story_pairs
 from .hooks import ActivationCache, HookPoint
+from .kernels import gelu_tanh
 from .model import FinalNorm  # the GPT's final LayerNorm with its hook: the same here
 from .tokenizer import WORD_PATTERN, Tokenizer, TokenizerError
 from .training import lr_at, make_optimizer
@@ -194,7 +195,7 @@ class MLP(nn.Module):
         self.hook_post = HookPoint()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc_out(self.hook_post(F.gelu(self.fc_in(x), approximate="tanh")))  # (B, T, d_model)
+        return self.fc_out(self.hook_post(gelu_tanh(self.fc_in(x))))  # (B, T, d_model)
 
 
 class EncoderBlock(nn.Module):

@@ -17,7 +17,8 @@ def main() -> None:
             continue
         card = json.loads(path.read_text(encoding="utf-8"))
         c = card["config"]
-        size = f"{c['n_layers']}L·{c['n_heads']}H·d{c['d_model']}·ctx{c['n_ctx']}, {card['n_params'] / 1e6:.2f} M params"
+        shape = f"{c['n_layers']}L·{c['n_heads']}H·d{c['d_model']}·ctx{c['n_ctx']}"
+        size = f"{shape}, {card['n_params'] / 1e6:.2f} M params"
         sample = card["sample"].strip().replace("\n", " ⏎ ").replace("|", "\\|")[:160]
         print(
             f"| `{name}` | {card['corpus']} · {card['tokenizer']} ({card['vocab_size']}) | {size} | "

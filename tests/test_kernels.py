@@ -1,0 +1,97 @@
+"""The fused C kernels equal PyTorch's maths, and every way they can be unavailable falls back."""
+
+import os
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from playground import kernels
+from playground.config import ModelConfig, TrainConfig
+from playground.training import train_steps
+
+
+@pytest.fixture
+def fresh_kernels(monkeypatch, tmp_path):
+    """A kernels module that has not tried to load yet, building into tmp_path."""
+    monkeypatch.setattr(kernels, "_lib", None)
+    monkeypatch.setattr(kernels, "_status", None)
+    monkeypatch.setenv("PLAYGROUND_CACHE", str(tmp_path))
+    return tmp_path
+
+
+def test_kernels_are_on_in_ci():
+    """CI has gcc: a silent fallback there would leave the fast path untested."""
+    if not os.environ.get("CI") and not kernels.status().startswith("on"):
+        pytest.skip(f"kernels unavailable here: {kernels.status()}")
+    assert kernels.status().startswith("on"), kernels.status()
+
+
+def test_forward_and_gradient_match_pytorch_tanh_gelu():
+    torch.manual_seed(0)
+    x = (torch.randn(300, 517) * 4).requires_grad_()  # odd size: exercises the loop tail
+    x.data[0, :6] = torch.tensor([0.0, -30.0, 30.0, -1e4, 1e4, 1e-30])  # saturated and tiny inputs
+    reference = x.detach().clone().requires_grad_()
+    dy = torch.randn(300, 517)
+    y, y_ref = kernels.gelu_tanh(x), F.gelu(reference, approximate="tanh")
+    assert torch.allclose(y, y_ref, rtol=1e-5, atol=1e-6)
+    y.backward(dy)
+    y_ref.backward(dy)
+    assert torch.allclose(x.grad, reference.grad, rtol=1e-4, atol=1e-5)
+    assert torch.isfinite(x.grad).all()
+
+
+def test_small_tensors_and_no_grad_work():
+    x = torch.linspace(-5, 5, 7)
+    with torch.no_grad():
+        assert torch.allclose(kernels.gelu_tanh(x), F.gelu(x, approximate="tanh"), atol=1e-6)
+    assert kernels.gelu_tanh(torch.empty(0)).shape == (0,)
+
+
+def test_inputs_the_kernel_does_not_take_use_pytorch():
+    """float64 (gradcheck), non-contiguous views: PyTorch's own kernel, same values."""
+    x = torch.randn(6, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(kernels.gelu_tanh, (x,))
+    view = torch.randn(8, 6).t()
+    assert torch.allclose(kernels.gelu_tanh(view), F.gelu(view, approximate="tanh"))
+
+
+def test_switched_off_by_environment(fresh_kernels, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_KERNELS", "0")
+    assert kernels.status().startswith("off: PLAYGROUND_KERNELS=0")
+    x = torch.randn(4, 4)
+    assert torch.equal(kernels.gelu_tanh(x), F.gelu(x, approximate="tanh"))
+
+
+def test_failed_build_falls_back_with_the_compiler_message(fresh_kernels, monkeypatch, tmp_path):
+    fake = tmp_path / "broken-cc"
+    fake.write_text("#!/bin/sh\necho 'fatal: no such compiler feature' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("CC", str(fake))
+    assert "build failed (fatal: no such compiler feature)" in kernels.status()
+    x = torch.randn(3, 3)
+    assert torch.equal(kernels.gelu_tanh(x), F.gelu(x, approximate="tanh"))
+    assert not list(tmp_path.glob("kernels-*.so")), "a failed build must not leave a library behind"
+
+
+def test_build_is_cached_per_source(fresh_kernels):
+    if not kernels.status().startswith("on"):
+        pytest.skip(kernels.status())
+    built = list(fresh_kernels.glob("kernels-*.so"))
+    assert len(built) == 1
+    kernels._status, kernels._lib = None, None  # a second process would reuse the file
+    mtime = built[0].stat().st_mtime_ns
+    assert kernels.status() == f"on: {built[0]}"
+    assert built[0].stat().st_mtime_ns == mtime
+
+
+def test_training_losses_agree_with_and_without_kernels(fresh_kernels, monkeypatch):
+    cfg = ModelConfig(n_layers=2, n_heads=2, d_model=32, n_ctx=16, d_vocab=20)
+    tc = TrainConfig(steps=15, batch_size=4, lr=3e-3, warmup_steps=2, seed=0)
+    data = torch.randint(0, 20, (2000,), generator=torch.Generator().manual_seed(0))
+    fast = [s.loss for s in train_steps(cfg, tc, data)]
+    monkeypatch.setattr(kernels, "_status", None)
+    monkeypatch.setenv("PLAYGROUND_KERNELS", "0")
+    plain = [s.loss for s in train_steps(cfg, tc, data)]
+    assert kernels.status().startswith("off")
+    assert max(abs(a - b) for a, b in zip(fast, plain)) < 1e-4
