@@ -12,6 +12,7 @@ Values agree with PyTorch's to float32 rounding (a few 1e-7), not bit for bit.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -31,6 +32,7 @@ FLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp", "-fPIC", "-shared"]
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
 _status: str | None = None
+_disabled = False
 
 
 def cache_dir() -> Path:
@@ -105,6 +107,17 @@ def status() -> str:
     return _status
 
 
+@contextlib.contextmanager
+def disabled():
+    """PyTorch's kernels inside this block, process-wide: for benchmarks and tests that compare."""
+    global _disabled
+    before, _disabled = _disabled, True
+    try:
+        yield
+    finally:
+        _disabled = before
+
+
 def _fits(x: torch.Tensor) -> bool:
     return x.device.type == "cpu" and x.dtype == torch.float32 and x.is_contiguous()
 
@@ -131,6 +144,6 @@ class _GeluTanh(torch.autograd.Function):
 
 def gelu_tanh(x: torch.Tensor) -> torch.Tensor:
     """GPT-2's GELU, `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`, fused when possible."""
-    if _fits(x) and _load() is not None:
+    if not _disabled and _fits(x) and _load() is not None:
         return _GeluTanh.apply(x)
     return F.gelu(x, approximate="tanh")
