@@ -94,6 +94,28 @@ def builtin_names() -> list[str]:
     return sorted(names, key=lambda n: n != DEFAULT_MODEL)
 
 
+def history_names() -> list[str]:
+    """Shipped checkpoints that recorded their training (history.json), which `load_history` replays."""
+    from .history import HISTORY_FILE
+
+    return [name for name in builtin_names() if (CHECKPOINT_DIR / name / HISTORY_FILE).is_file()]
+
+
+def load_history(name: str):
+    """The recorded training of a shipped checkpoint: the probe's attention at each snapshot step
+    and the loss curves (a `history.TrainingHistory`), checked against the model's shape."""
+    from .checkpoint import CheckpointError
+    from .history import load_history as read_history
+
+    if name not in history_names():
+        raise PlaygroundError(f"{name!r} has no recorded training; these do: {', '.join(history_names()) or 'none'}")
+    cfg = load_model(name).config
+    try:
+        return read_history(CHECKPOINT_DIR / name, cfg.n_layers, cfg.n_heads)
+    except CheckpointError as err:
+        raise PlaygroundError(f"{name}: {err}") from None
+
+
 def _bundle(name: str, ckpt: Checkpoint) -> ModelBundle:
     if ckpt.tokenizer is None:
         raise PlaygroundError(f"{name}: the checkpoint has no tokenizer.json")

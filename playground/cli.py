@@ -12,6 +12,7 @@ from tqdm import tqdm
 from . import api
 from .checkpoint import save_checkpoint
 from .config import ModelConfig, TrainConfig
+from .history import MAX_PROBE_TOKENS, MAX_SNAPSHOTS, HistoryRecorder, save_history, snapshot_steps
 from .training import evaluate, sample_text, train_steps
 
 
@@ -35,10 +36,22 @@ def _train(args: argparse.Namespace) -> int:
         f"vocab {data.tokenizer.vocab_size}, {model_cfg.n_params():,} parameters",
         file=sys.stderr,
     )
+    recorder = None
+    if args.probe and args.snapshots:
+        probe_tokens = [t.display for t in data.tokenizer.encode(args.probe).tokens]
+        if not 1 <= len(probe_tokens) <= min(MAX_PROBE_TOKENS, model_cfg.n_ctx):
+            raise SystemExit(f"--probe must be 1 to {min(MAX_PROBE_TOKENS, model_cfg.n_ctx)} tokens, "
+                             f"it is {len(probe_tokens)}")
+        recorder = HistoryRecorder(args.probe, probe_tokens)
+    snapshots = snapshot_steps(train_cfg.steps, args.snapshots) if recorder else ()
     last = None
     bar = tqdm(total=train_cfg.steps, unit="step", file=sys.stderr)
     try:
-        for last in train_steps(model_cfg, train_cfg, data.train_ids, data.val_ids):
+        for last in train_steps(model_cfg, train_cfg, data.train_ids, data.val_ids,
+                                args.probe if recorder else None, tokenizer=data.tokenizer,
+                                snapshot_steps=snapshots):
+            if recorder:
+                recorder.record(last)
             bar.update(1)
             postfix = {"loss": f"{last.loss:.3f}", "tok/s": f"{last.tokens_per_s:,.0f}"}
             if last.val_loss is not None:
@@ -66,6 +79,8 @@ def _train(args: argparse.Namespace) -> int:
         "training": {"steps": last.step, "train_loss": card["train_loss"], "val_loss": card["val_loss"]},
     }
     out = save_checkpoint(args.out, model, data.tokenizer, meta=meta, card=card)
+    if recorder:
+        save_history(out, recorder.history())
     print(f"saved {out}  val loss {final_val:.4f}\nsample: {sample}", file=sys.stderr)
     return 0
 
@@ -165,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--sample-prompt", default="\n")
     train.add_argument("--sample-tokens", type=int, default=80)
     train.add_argument("--name", help="model name in its card (default: the folder name)")
+    train.add_argument("--probe", help="text whose attention is photographed during training (history.json)")
+    train.add_argument("--snapshots", type=int, default=0, choices=range(0, MAX_SNAPSHOTS),
+                       metavar=f"0..{MAX_SNAPSHOTS - 1}", help="photographs of --probe besides step 0 (0: none)")
     train.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
     train.add_argument("--out", required=True, help="checkpoint folder to write")
     train.set_defaults(run=_train)

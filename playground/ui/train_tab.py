@@ -25,7 +25,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from .. import api, figures
+from .. import api, figures, history
 from ..checkpoint import CheckpointError, export_zip, load_checkpoint, save_checkpoint
 from ..config import ConfigError, ModelConfig, TrainConfig
 from ..corpora import CORPUS_NAMES, load_corpus, read_text_file, user_corpus
@@ -158,6 +158,20 @@ add(
         "{steps:,}); the model is kept as My model. Use fewer steps or a smaller model",
         "train_err_busy": "You already have a training run; stop it or wait for it to finish (one run per user)",
         "train_err_not_running": "No training run of yours is running",
+        "train_replay_what": "**Or replay a shipped model's training.** It recorded this same view while it "
+        "was trained (`history.json`, written by `python -m playground train --probe ... --snapshots N`), so "
+        "nothing is trained now. `induction` learned from random letter strings that each appear twice; its "
+        "probe is one random string said twice. An **induction head** is one that, on the second copy, "
+        "attends to the letter *after* the same letter in the first copy: an off-diagonal stripe in layer 1.",
+        "train_replay_model": "Recorded training",
+        "train_replay_button": "▶ Replay its training",
+        "train_replay_status": "Replaying the recorded training of **{name}**: {steps:,} steps, {n} snapshots "
+        "of the probe “{probe}”. Drag the slider below.",
+        "train_replay_induction": " Best induction score on the probe (layer {layer}): **{first:.2f}** at step 0, "
+        "**{last:.2f}** at step {last_step:,}; it first passed 0.3 at step **{cross:,}**.",
+        "train_replay_no_cross": " Best induction score on the probe (layer {layer}): {first:.2f} at step 0, "
+        "{last:.2f} at step {last_step:,}; it never passed 0.3.",
+        "train_err_replay_busy": "Your training run is using this view; replay after it ends (or press Stop)",
         "train_err_no_text": "Choose a corpus, or paste at least 200 characters / upload a .txt file for “my text”",
         "train_err_upload_params": "That model has {n:,} parameters; uploads are limited to {limit:,}",
         "train_err_continue_params": "My model has {n:,} parameters; training is limited to {limit:,}",
@@ -249,6 +263,20 @@ add(
         "模型已保存为“我的模型”。请减少步数或把模型调小",
         "train_err_busy": "你已经有一个训练在运行；请先停止它或等它完成（每人同一时间一个）",
         "train_err_not_running": "你没有正在运行的训练",
+        "train_replay_what": "**或者回放一个自带模型的训练过程。** 它在训练时记录下了同样的视图（`history.json`，由 "
+        "`python -m playground train --probe ... --snapshots N` 写入），所以现在不需要训练。"
+        "`induction` 学的是随机字母串，每个串出现两次；它的探针是把一个随机串说两遍。"
+        "**归纳头**（induction head）在第二遍里，会去看第一遍中同一个字母"
+        "*后面*的那个字母：在第 1 层里是一条偏离对角线的斜纹。",
+        "train_replay_model": "记录下来的训练",
+        "train_replay_button": "▶ 回放它的训练",
+        "train_replay_status": "正在回放 **{name}** 记录下来的训练：{steps:,} 步，探针“{probe}”的 {n} 张快照。"
+        "拖动下面的滑块。",
+        "train_replay_induction": " 探针上最好的归纳分数（第 {layer} 层）：第 0 步 **{first:.2f}**，"
+        "第 {last_step:,} 步 **{last:.2f}**；第一次超过 0.3 是在第 **{cross:,}** 步。",
+        "train_replay_no_cross": " 探针上最好的归纳分数（第 {layer} 层）：第 0 步 {first:.2f}，"
+        "第 {last_step:,} 步 {last:.2f}；从未超过 0.3。",
+        "train_err_replay_busy": "你的训练正在使用这个视图；等它结束后再回放（或按停止）",
         "train_err_no_text": "请选择一个语料，或为 “my text” 粘贴至少 200 个字符 / 上传一个 .txt 文件",
         "train_err_upload_params": "这个模型有 {n:,} 个参数；上传的上限是 {limit:,}",
         "train_err_continue_params": "“我的模型”有 {n:,} 个参数；训练的上限是 {limit:,}",
@@ -338,7 +366,7 @@ def _prepare(corpus, pasted, upload, kind, vocab, seed, lang, tokenizer=None) ->
 
 def snapshot_steps(steps: int, n: int = N_SNAPSHOTS) -> list[int]:
     """Step 0 and `n` evenly spaced steps up to the last."""
-    return sorted({0, *(max(1, round(steps * i / n)) for i in range(1, n + 1))})
+    return history.snapshot_steps(steps, n)
 
 
 def _thin(xs: list, ys: list, limit: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -625,6 +653,35 @@ def on_scrub(index, request: gr.Request | None = None):
     return snapshot_figure(view, index, language(request))
 
 
+def on_replay(name: str, request: gr.Request | None = None):
+    """Show a shipped model's recorded training in the snapshot view and the loss plot
+    (outputs: status, loss plot, slider, snapshot, before, after). Nothing is trained."""
+    lang, session = language(request), session_of(request)
+    if REGISTRY.is_busy(session, "training"):
+        raise gr.Error(text("train_err_replay_busy", lang))
+    try:
+        recorded = api.load_history(name)
+        vocab = api.load_model(name).tokenizer.vocab_size
+    except ValueError as err:  # PlaygroundError: unknown name or a broken history.json
+        raise gr.Error(str(err)) from None
+    view = recorded.view()
+    REGISTRY.put(session, VIEW_SLOT, view)
+    run = dict(steps=recorded.loss_steps, losses=recorded.losses, val_steps=recorded.val_steps,
+               val_losses=recorded.val_losses, vocab=vocab, ln_vocab=math.log(vocab))
+    last_step = recorded.loss_steps[-1] if recorded.loss_steps else recorded.steps[-1]
+    status = text("train_replay_status", lang, name=name, steps=last_step, n=len(recorded.steps),
+                  probe=recorded.probe)
+    scores = recorded.induction_scores()  # (S, L, H) or None
+    if scores is not None:
+        layer = int(scores[-1].max(-1).argmax())
+        best = scores[:, layer].max(-1)  # (S,) best head of that layer at each snapshot
+        crossed = [step for step, score in zip(recorded.steps, best) if score >= 0.3]
+        values = dict(layer=layer, first=float(best[0]), last=float(best[-1]), last_step=recorded.steps[-1])
+        status += (text("train_replay_induction", lang, cross=crossed[0], **values) if crossed
+                   else text("train_replay_no_cross", lang, **values))
+    return (_bold(status), loss_figure(run, lang), *_snapshot_outputs(view, lang))
+
+
 def on_export(request: gr.Request | None = None) -> str:
     """Write My model as a checkpoint zip in the session's temp folder; returns its path."""
     lang, session = language(request), session_of(request)
@@ -725,6 +782,13 @@ def build(shared, demo: gr.Blocks) -> None:
 
     gr.Markdown(t("train_snapshots"))
     gr.Markdown(t("train_snap_what"), elem_classes="explain")
+    recorded = api.history_names()
+    with gr.Row(visible=bool(recorded), equal_height=True):
+        gr.Markdown(t("train_replay_what"), elem_classes="explain")
+        with gr.Column(scale=0, min_width=260):
+            replay_name = gr.Dropdown(recorded, value=recorded[0] if recorded else None,
+                                      label=t("train_replay_model"), elem_id="train-replay-model")
+            replay = gr.Button(t("train_replay_button"), elem_id="train-replay")
     snap_slider = gr.Slider(0, 1, 0, step=1, label=t("train_snap_slider"), interactive=False,
                             elem_id="train-snap-slider")
     with gr.Row():  # scrubbed moment | before | after, side by side for comparison
@@ -755,6 +819,8 @@ def build(shared, demo: gr.Blocks) -> None:
     start.click(on_train, inputs, outputs, api_name="train", concurrency_id="train", concurrency_limit=1,
                 show_progress="minimal")
     stop.click(on_stop, None, None, api_name="stop_training", queue=False)
+    replay.click(on_replay, replay_name, [status, loss_plot, snap_slider, snap_plot, before, after],
+                 api_name="replay_training", concurrency_id="train-scrub", concurrency_limit=8)
     snap_slider.input(on_scrub, snap_slider, snap_plot, api_visibility="private", concurrency_id="train-scrub",
                       concurrency_limit=8, trigger_mode="always_last", show_progress="hidden")
     export.click(on_export, None, download, api_name="export_model", concurrency_id="train-files",

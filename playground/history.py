@@ -1,0 +1,201 @@
+"""Training history: a probe text's attention photographed during training, plus the loss curve.
+
+Saved next to a checkpoint as `history.json` (`python -m playground train --probe ... --snapshots
+N`), so the app can replay how a shipped model learned — e.g. the step at which `induction`'s
+layer-1 heads start to copy — without retraining. JSON only, validated on every load like the
+rest of a checkpoint (checkpoint.py): a broken or hostile file gives a CheckpointError that
+says what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoint import CheckpointError, MiB, check_file_size, human_size
+
+HISTORY_FILE = "history.json"
+MAX_HISTORY_BYTES = 8 * MiB
+MAX_SNAPSHOTS = 64
+MAX_PROBE_TOKENS = 64
+MAX_LOSS_POINTS = 2000  # the saved train-loss curve is thinned to this many points
+DIGITS = 4  # attention weights are saved rounded: 1e-4 is far below what a heatmap shows
+
+
+def snapshot_steps(steps: int, n: int) -> list[int]:
+    """Step 0 and `n` evenly spaced steps up to the last (where training photographs the probe)."""
+    return sorted({0, *(max(1, round(steps * i / n)) for i in range(1, n + 1))})
+
+
+@dataclass
+class TrainingHistory:
+    """What a run recorded. patterns: (S, L, H, T, T) float32, one (L, H, T, T) per snapshot step."""
+
+    probe: str
+    tokens: list[str]  # display form of the probe's tokens (heatmap labels)
+    steps: list[int]  # snapshot steps, increasing; 0 = before training
+    patterns: np.ndarray
+    loss_steps: list[int] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    val_steps: list[int] = field(default_factory=list)
+    val_losses: list[float] = field(default_factory=list)
+
+    def view(self) -> dict:
+        """The Train tab's snapshot view: {"steps", "patterns": {step: (L, H, T, T)}, "labels"}."""
+        return {"steps": list(self.steps), "patterns": dict(zip(self.steps, self.patterns)),
+                "labels": list(self.tokens)}
+
+    def repeat_half(self) -> int | None:
+        """h if the probe's tokens are a sequence of h tokens said twice (an induction probe)."""
+        n = len(self.tokens)
+        h = n // 2
+        return h if n >= 4 and n % 2 == 0 and self.tokens[:h] == self.tokens[h:] else None
+
+    def induction_scores(self) -> np.ndarray | None:
+        """(S, L, H) mean attention from each second-copy token to the token after its first copy
+        (the standard induction score, interpret.head_scores), per snapshot; None if the probe
+        is not a repeated sequence."""
+        h = self.repeat_half()
+        if h is None:
+            return None
+        queries = np.arange(h, 2 * h - 1)
+        return self.patterns[:, :, :, queries, queries - h + 1].mean(-1)
+
+
+class HistoryRecorder:
+    """Collects a history from training.train_steps' StepStats, one call per step."""
+
+    def __init__(self, probe: str, tokens: list[str]) -> None:
+        self.probe, self.tokens = probe, tokens
+        self.snapshots: dict[int, np.ndarray] = {}
+        self.loss_steps: list[int] = []
+        self.losses: list[float] = []
+        self.val_steps: list[int] = []
+        self.val_losses: list[float] = []
+
+    def record(self, stats) -> None:
+        self.loss_steps.append(stats.step)
+        self.losses.append(float(stats.loss))
+        if stats.val_loss is not None:
+            self.val_steps.append(stats.step)
+            self.val_losses.append(float(stats.val_loss))
+        self.snapshots.update(stats.snapshots)
+
+    def history(self) -> TrainingHistory:
+        steps = sorted(self.snapshots)
+        patterns = np.stack([self.snapshots[s] for s in steps]).astype(np.float32) if steps else np.zeros((0,))
+        keep = _thin_indices(len(self.losses), MAX_LOSS_POINTS)
+        return TrainingHistory(
+            self.probe, self.tokens, steps, patterns,
+            [self.loss_steps[i] for i in keep], [self.losses[i] for i in keep],
+            list(self.val_steps), list(self.val_losses))
+
+
+def _thin_indices(n: int, limit: int) -> list[int]:
+    if n <= limit:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (limit - 1)) for i in range(limit)})
+
+
+def save_history(folder, history: TrainingHistory) -> Path:
+    """Write `history.json` into a checkpoint folder; returns its path."""
+    _check(history)
+    data = {
+        "probe": history.probe,
+        "tokens": history.tokens,
+        "steps": history.steps,
+        "patterns": np.round(history.patterns.astype(np.float64), DIGITS).tolist(),
+        "loss_steps": history.loss_steps,
+        "losses": [round(x, 5) for x in history.losses],
+        "val_steps": history.val_steps,
+        "val_losses": [round(x, 5) for x in history.val_losses],
+    }
+    path = Path(folder) / HISTORY_FILE
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    if len(text.encode("utf-8")) > MAX_HISTORY_BYTES:
+        raise CheckpointError(f"{HISTORY_FILE} would be {human_size(len(text.encode()))}; the limit is "
+                              f"{human_size(MAX_HISTORY_BYTES)}: use fewer snapshots or a shorter probe")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load_history(folder, n_layers: int | None = None, n_heads: int | None = None) -> TrainingHistory | None:
+    """The folder's history, or None when it has none. Checked against the model's layers/heads."""
+    path = Path(folder) / HISTORY_FILE
+    if not path.is_file():
+        return None
+    check_file_size(path, MAX_HISTORY_BYTES)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise CheckpointError(f"{HISTORY_FILE} is not valid UTF-8 JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{HISTORY_FILE} must hold a JSON object {{...}}")
+    try:
+        history = TrainingHistory(
+            probe=_typed(data, "probe", str),
+            tokens=_list_of(data, "tokens", str),
+            steps=_list_of(data, "steps", int),
+            patterns=np.asarray(_typed(data, "patterns", list), dtype=np.float32),
+            loss_steps=_list_of(data, "loss_steps", int),
+            losses=_list_of(data, "losses", (int, float)),
+            val_steps=_list_of(data, "val_steps", int),
+            val_losses=_list_of(data, "val_losses", (int, float)),
+        )
+    except (ValueError, TypeError) as err:  # ragged or non-numeric nested lists
+        raise CheckpointError(f"{HISTORY_FILE}: {err}") from None
+    _check(history, n_layers, n_heads)
+    return history
+
+
+def _typed(data: dict, key: str, kind):
+    if key not in data:
+        raise CheckpointError(f"{HISTORY_FILE} has no {key!r}")
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise CheckpointError(f"{HISTORY_FILE}: {key!r} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _list_of(data: dict, key: str, kind) -> list:
+    values = _typed(data, key, list)
+    if any(isinstance(v, bool) or not isinstance(v, kind) for v in values):
+        raise CheckpointError(f"{HISTORY_FILE}: every item of {key!r} must be a {getattr(kind, '__name__', 'number')}")
+    return values
+
+
+def _check(h: TrainingHistory, n_layers: int | None = None, n_heads: int | None = None) -> None:
+    """Shapes agree, steps increase, probabilities are probabilities, curves are finite."""
+    n_tokens = len(h.tokens)
+    if not 1 <= n_tokens <= MAX_PROBE_TOKENS:
+        raise CheckpointError(f"{HISTORY_FILE}: the probe must have 1 to {MAX_PROBE_TOKENS} tokens, has {n_tokens}")
+    if not 1 <= len(h.steps) <= MAX_SNAPSHOTS:
+        raise CheckpointError(f"{HISTORY_FILE}: 1 to {MAX_SNAPSHOTS} snapshots allowed, found {len(h.steps)}")
+    _check_increasing("steps", h.steps)
+    shape = h.patterns.shape
+    expected = (len(h.steps), n_layers or (shape[1] if len(shape) == 5 else 0),
+                n_heads or (shape[2] if len(shape) == 5 else 0), n_tokens, n_tokens)
+    if shape != expected:
+        raise CheckpointError(f"{HISTORY_FILE}: patterns have shape {shape}; expected (snapshots, layers, heads, "
+                              f"tokens, tokens) = {expected}")
+    if not np.isfinite(h.patterns).all() or h.patterns.min() < 0 or h.patterns.max() > 1:
+        raise CheckpointError(f"{HISTORY_FILE}: attention weights must be numbers from 0 to 1")
+    for steps_key, values_key in (("loss_steps", "losses"), ("val_steps", "val_losses")):
+        steps, values = getattr(h, steps_key), getattr(h, values_key)
+        if len(steps) != len(values) or len(steps) > MAX_LOSS_POINTS:
+            raise CheckpointError(f"{HISTORY_FILE}: {steps_key} and {values_key} must have the same length, "
+                                  f"at most {MAX_LOSS_POINTS}")
+        _check_increasing(steps_key, steps)
+        if not all(math.isfinite(v) for v in values):
+            raise CheckpointError(f"{HISTORY_FILE}: {values_key} must be finite numbers")
+
+
+def _check_increasing(name: str, steps: Iterable[int]) -> None:
+    steps = list(steps)
+    if any(s < 0 for s in steps) or any(b <= a for a, b in zip(steps, steps[1:])):
+        raise CheckpointError(f"{HISTORY_FILE}: {name} must be increasing whole numbers from 0")
