@@ -1,6 +1,6 @@
 """The Train and Generate tabs in a real browser (Debian chromium via Playwright).
 
-PLAYGROUND_SCREENSHOTS=1 also saves assets/screenshots/train.png and generate.png."""
+PLAYGROUND_SCREENSHOTS=1 also saves assets/screenshots/train.png, replay.png and generate.png."""
 
 import os
 import re
@@ -65,6 +65,28 @@ def test_train_shows_a_live_loss_curve_and_stops_on_request(page, app_url):
         page.wait_for_timeout(1500)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "train.png"), full_page=True)
+
+
+def test_replay_shows_the_recorded_induction_head_forming(page, app_url):
+    """Replay the shipped `induction` model's recorded training: the status names the step its
+    induction score passed 0.3, and scrubbing to that snapshot draws it (no training runs)."""
+    page.goto(app_url)
+    page.get_by_role("tab", name="Train").click()
+    expect(page.locator("#train-replay-model input")).to_have_value("induction", **WAIT)
+    page.locator("#train-replay").click()
+    status = page.locator("#train-status")
+    expect(status).to_contain_text("first passed 0.3 at step", **WAIT)
+    step = int(re.search(r"first passed 0\.3 at step ([\d,]+)", status.inner_text()).group(1).replace(",", ""))
+    expect(page.locator("#train-loss .js-plotly-plot")).to_be_visible(**WAIT)
+    expect(page.locator("#train-after .gtitle")).to_contain_text("After (step 7000)", **WAIT)
+    index = step // 250  # the recording photographs every 250 steps
+    page.locator("#train-snap-slider input[type=range]").fill(str(index))
+    expect(page.locator("#train-snap .gtitle")).to_contain_text(f"Step {step}:", **WAIT)
+    expect(page.locator("#model-picker input")).not_to_have_value("My model")  # nothing was trained
+    if SCREENSHOTS:
+        page.wait_for_timeout(1500)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "replay.png"), full_page=True)
 
 
 def test_generate_twice_with_one_seed_gives_the_same_text(page, app_url):

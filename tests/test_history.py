@@ -168,8 +168,9 @@ class Request:
 
 def test_replay_fills_the_snapshot_view_and_the_scrubber_reads_it():
     try:
-        status, loss, slider, snap, before, after = tab.on_replay("induction", Request("carol"))
+        status, loss, sample, slider, snap, before, after = tab.on_replay("induction", Request("carol"))
         history = api.load_history("induction")
+        assert sample == api.load_model("induction").card["sample"]
         assert "induction" in status and "first passed 0.3 at step" in status
         assert slider["maximum"] == len(history.steps) - 1 and slider["interactive"]
         assert "Before" in before.layout.title.text

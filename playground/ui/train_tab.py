@@ -654,20 +654,23 @@ def on_scrub(index, request: gr.Request | None = None):
 
 
 def on_replay(name: str, request: gr.Request | None = None):
-    """Show a shipped model's recorded training in the snapshot view and the loss plot
-    (outputs: status, loss plot, slider, snapshot, before, after). Nothing is trained."""
+    """Show a shipped model's recorded training in the snapshot view and the loss plot (outputs:
+    status, loss plot, sample, slider, snapshot, before, after). Nothing is trained; the sample
+    is the one its card recorded at the end of training."""
     lang, session = language(request), session_of(request)
     if REGISTRY.is_busy(session, "training"):
         raise gr.Error(text("train_err_replay_busy", lang))
     try:
         recorded = api.load_history(name)
-        vocab = api.load_model(name).tokenizer.vocab_size
+        bundle = api.load_model(name)
     except ValueError as err:  # PlaygroundError: unknown name or a broken history.json
         raise gr.Error(str(err)) from None
     view = recorded.view()
     REGISTRY.put(session, VIEW_SLOT, view)
+    vocab = bundle.tokenizer.vocab_size
     run = dict(steps=recorded.loss_steps, losses=recorded.losses, val_steps=recorded.val_steps,
                val_losses=recorded.val_losses, vocab=vocab, ln_vocab=math.log(vocab))
+    sample = str((bundle.card or {}).get("sample", ""))
     last_step = recorded.loss_steps[-1] if recorded.loss_steps else recorded.steps[-1]
     status = text("train_replay_status", lang, name=name, steps=last_step, n=len(recorded.steps),
                   probe=recorded.probe)
@@ -679,7 +682,7 @@ def on_replay(name: str, request: gr.Request | None = None):
         values = dict(layer=layer, first=float(best[0]), last=float(best[-1]), last_step=recorded.steps[-1])
         status += (text("train_replay_induction", lang, cross=crossed[0], **values) if crossed
                    else text("train_replay_no_cross", lang, **values))
-    return (_bold(status), loss_figure(run, lang), *_snapshot_outputs(view, lang))
+    return (_bold(status), loss_figure(run, lang), sample, *_snapshot_outputs(view, lang))
 
 
 def on_export(request: gr.Request | None = None) -> str:
@@ -819,7 +822,7 @@ def build(shared, demo: gr.Blocks) -> None:
     start.click(on_train, inputs, outputs, api_name="train", concurrency_id="train", concurrency_limit=1,
                 show_progress="minimal")
     stop.click(on_stop, None, None, api_name="stop_training", queue=False)
-    replay.click(on_replay, replay_name, [status, loss_plot, snap_slider, snap_plot, before, after],
+    replay.click(on_replay, replay_name, [status, loss_plot, sample, snap_slider, snap_plot, before, after],
                  api_name="replay_training", concurrency_id="train-scrub", concurrency_limit=8)
     snap_slider.input(on_scrub, snap_slider, snap_plot, api_visibility="private", concurrency_id="train-scrub",
                       concurrency_limit=8, trigger_mode="always_last", show_progress="hidden")
