@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=assets/checkpoints
 declare -A CMD=(
-  [sort]="python -m playground train --corpus sort --size 2000000 --tokenizer char --vocab 16 --layers 2 --heads 2 --d-model 64 --ctx 48 --steps 1500 --batch 32 --lr 3e-3 --warmup 100 --eval-interval 250 --seed 0 --sample-prompt 52819= --out $out/sort"
+  [sort]="python -m playground train --corpus sort --size 2000000 --tokenizer char --vocab 16 --layers 2 --heads 2 --d-model 64 --ctx 48 --steps 1500 --batch 32 --lr 3e-3 --warmup 100 --eval-interval 250 --seed 0 --sample-prompt 52819= --probe 7302581=0123578 --snapshots 30 --out $out/sort"
   [induction]="python -m playground train --corpus induction --size 3000000 --tokenizer char --vocab 32 --layers 2 --heads 2 --d-model 128 --ctx 64 --steps 7000 --batch 32 --lr 3e-3 --warmup 100 --min-lr-ratio 0.1 --weight-decay 0.1 --beta2 0.99 --grad-clip 1.0 --eval-interval 500 --seed 0 --threads 2 --sample-prompt mxqwertyuabcqwert --probe vkbqzmxtwgjdvkbqzmxtwgjd --snapshots 28 --out $out/induction"
   [stories]="python -m playground train --corpus stories --tokenizer bpe --vocab 2048 --layers 4 --heads 4 --d-model 192 --ctx 128 --steps 1200 --batch 16 --lr 2e-3 --warmup 100 --eval-interval 200 --seed 0 --threads 1 --sample-prompt Once --out $out/stories"
   [stories-char]="python -m playground train --corpus stories --tokenizer char --layers 4 --heads 4 --d-model 128 --ctx 128 --steps 1500 --batch 16 --lr 2e-3 --warmup 100 --eval-interval 250 --seed 0 --threads 1 --sample-prompt Once --out $out/stories-char"
