@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def _train(args: argparse.Namespace) -> int:
     sample = sample_text(model, data.tokenizer, args.sample_prompt, args.sample_tokens, seed=args.seed)
     name = args.name or Path(args.out).name
     card = api.training_card(name, data, model, train_cfg, last, final_val, sample)
-    card["command"] = "python -m playground " + " ".join(sys.argv[1:])
+    card["command"] = "python -m playground " + shlex.join(sys.argv[1:])
     meta = {
         "tokenizer_kind": data.tokenizer.kind,
         "corpus": data.corpus_name,
@@ -115,7 +116,7 @@ def _train_translate(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     card["name"] = args.name or Path(args.out).name
-    card["command"] = "python -m playground " + " ".join(sys.argv[1:])
+    card["command"] = "python -m playground " + shlex.join(sys.argv[1:])
     out = seq2seq.save_translator(args.out, translator, card)
     h = card["heldout"]
     print(

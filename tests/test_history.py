@@ -149,7 +149,7 @@ def test_cli_refuses_a_probe_longer_than_the_context(tmp_path, capsys):
 
 
 def test_the_shipped_induction_model_recorded_its_induction_head_forming():
-    assert set(api.history_names()) == {"sort", "induction"}
+    assert set(api.history_names()) == {"sort", "induction", "stories-char"}
     history = api.load_history("induction")
     scores = history.induction_scores()  # (S, L, H)
     assert scores is not None and history.steps[0] == 0

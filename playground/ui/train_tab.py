@@ -164,7 +164,9 @@ add(
         "probe is one random string said twice. An **induction head** is one that, on the second copy, "
         "attends to the letter *after* the same letter in the first copy: an off-diagonal stripe in layer 1. "
         "`sort` learned to sort digits: after `=`, watch the heads learn to look back at the input digit "
-        "that comes next in sorted order.",
+        "that comes next in sorted order. `stories-char` reads stories letter by letter: its probe is a "
+        "sentence, and its heads learn to look at the previous letters, the start of the word, or the same "
+        "word earlier.",
         "train_replay_model": "Recorded training",
         "train_replay_button": "▶ Replay its training",
         "train_replay_status": "Replaying the recorded training of **{name}**: {steps:,} steps, {n} snapshots "
@@ -270,7 +272,8 @@ add(
         "`induction` 学的是随机字母串，每个串出现两次；它的探针是把一个随机串说两遍。"
         "**归纳头**（induction head）在第二遍里，会去看第一遍中同一个字母"
         "*后面*的那个字母：在第 1 层里是一条偏离对角线的斜纹。`sort` 学的是给数字排序：看它的注意力头如何学会"
-        "在 `=` 之后回头去找输入里按大小顺序该出现的下一个数字。",
+        "在 `=` 之后回头去找输入里按大小顺序该出现的下一个数字。`stories-char` 一个字母一个字母地读故事："
+        "它的探针是一个句子，它的注意力头会学会看前面的字母、单词的开头，或者前面出现过的同一个词。",
         "train_replay_model": "记录下来的训练",
         "train_replay_button": "▶ 回放它的训练",
         "train_replay_status": "正在回放 **{name}** 记录下来的训练：{steps:,} 步，探针“{probe}”的 {n} 张快照。"
