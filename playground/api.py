@@ -104,11 +104,17 @@ def history_names() -> list[str]:
 def load_history(name: str):
     """The recorded training of a shipped checkpoint: the probe's attention at each snapshot step
     and the loss curves (a `history.TrainingHistory`), checked against the model's shape."""
+    if name not in history_names():
+        raise PlaygroundError(f"{name!r} has no recorded training; these do: {', '.join(history_names()) or 'none'}")
+    return _load_builtin_history(name)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_builtin_history(name: str):
+    """Shipped files don't change while the app runs: parse each (up to a few MB of JSON) once."""
     from .checkpoint import CheckpointError
     from .history import load_history as read_history
 
-    if name not in history_names():
-        raise PlaygroundError(f"{name!r} has no recorded training; these do: {', '.join(history_names()) or 'none'}")
     cfg = load_model(name).config
     try:
         return read_history(CHECKPOINT_DIR / name, cfg.n_layers, cfg.n_heads)
