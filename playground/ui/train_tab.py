@@ -56,6 +56,7 @@ BUILTIN_SIZE = 400_000  # bytes of a built-in corpus used for UI training (CLI d
 MY_TEXT = "my text"  # corpus choice: the pasted text or uploaded .txt
 STOP_SLOT, VIEW_SLOT = "train_stop", "train_view"
 DEFAULT_PROBE = "The dog saw the cat. The dog ran to the cat."
+REPLAY_FIRST = "induction"  # the recording offered first: the clearest head to watch form
 
 PRESETS = {
     "tiny": dict(corpus="stories-en", tokenizer="char", vocab=512, layers=2, heads=2, d_model=64, n_ctx=64,
@@ -164,9 +165,9 @@ add(
         "probe is one random string said twice. An **induction head** is one that, on the second copy, "
         "attends to the letter *after* the same letter in the first copy: an off-diagonal stripe in layer 1. "
         "`sort` learned to sort digits: after `=`, watch the heads learn to look back at the input digit "
-        "that comes next in sorted order. `stories-char` reads stories letter by letter: its probe is a "
-        "sentence, and its heads learn to look at the previous letters, the start of the word, or the same "
-        "word earlier.",
+        "that comes next in sorted order. `stories` (BPE tokens) and `stories-char` (letters) read stories: "
+        "their probe is the sentence above, and their heads learn to look at the previous tokens, the start "
+        "of the word or sentence, or the same word earlier.",
         "train_replay_model": "Recorded training",
         "train_replay_button": "▶ Replay its training",
         "train_replay_status": "Replaying the recorded training of **{name}**: {steps:,} steps, {n} snapshots "
@@ -272,8 +273,8 @@ add(
         "`induction` 学的是随机字母串，每个串出现两次；它的探针是把一个随机串说两遍。"
         "**归纳头**（induction head）在第二遍里，会去看第一遍中同一个字母"
         "*后面*的那个字母：在第 1 层里是一条偏离对角线的斜纹。`sort` 学的是给数字排序：看它的注意力头如何学会"
-        "在 `=` 之后回头去找输入里按大小顺序该出现的下一个数字。`stories-char` 一个字母一个字母地读故事："
-        "它的探针是一个句子，它的注意力头会学会看前面的字母、单词的开头，或者前面出现过的同一个词。",
+        "在 `=` 之后回头去找输入里按大小顺序该出现的下一个数字。`stories`（BPE 词元）和 `stories-char`（字母）"
+        "读的是故事：它们的探针就是上面那个句子，注意力头会学会看前面的词元、单词或句子的开头，或者前面出现过的同一个词。",
         "train_replay_model": "记录下来的训练",
         "train_replay_button": "▶ 回放它的训练",
         "train_replay_status": "正在回放 **{name}** 记录下来的训练：{steps:,} 步，探针“{probe}”的 {n} 张快照。"
@@ -795,7 +796,8 @@ def build(shared, demo: gr.Blocks) -> None:
     with gr.Row(visible=bool(recorded), equal_height=True):
         gr.Markdown(t("train_replay_what"), elem_classes="explain")
         with gr.Column(scale=0, min_width=260):
-            replay_name = gr.Dropdown(recorded, value=recorded[0] if recorded else None,
+            first = REPLAY_FIRST if REPLAY_FIRST in recorded else (recorded or [None])[0]
+            replay_name = gr.Dropdown(recorded, value=first,
                                       label=t("train_replay_model"), elem_id="train-replay-model")
             replay = gr.Button(t("train_replay_button"), elem_id="train-replay")
     snap_slider = gr.Slider(0, 1, 0, step=1, label=t("train_snap_slider"), interactive=False,
