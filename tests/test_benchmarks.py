@@ -1,0 +1,46 @@
+"""The training benchmarks run, and the maths they compare really is the same (no timing asserts)."""
+
+import json
+
+import numpy as np
+import torch
+
+from bench import step_budget, train_throughput
+from playground import kernels
+from playground.config import TrainConfig
+from playground.training import BatchSampler, init_model, train_steps
+
+
+def test_our_trainer_and_the_nanogpt_style_loop_give_the_same_losses():
+    """The benchmark's speed comparison is fair only if both do identical maths."""
+    cfg = train_throughput.CFG
+    tc = TrainConfig(steps=6, batch_size=4, lr=1e-3, warmup_steps=2, seed=0)
+    data = torch.from_numpy(np.random.default_rng(0).integers(0, cfg.d_vocab, 20_000)).long()
+    sampler = BatchSampler(data, cfg.n_ctx, tc.batch_size, tc.seed)
+    batches = [tuple(t.contiguous() for t in next(sampler)) for _ in range(tc.steps)]
+    nano = train_throughput.NanoGPT(cfg)
+    nano.load_from_tinygpt(init_model(cfg, tc.seed).state_dict())
+    nano_losses, _ = train_throughput.nano_train(nano, batches, tc)
+    ours = [s.loss for s in train_steps(cfg, tc, data)]
+    with kernels.disabled():
+        plain = [s.loss for s in train_steps(cfg, tc, data)]
+    assert np.allclose(ours, nano_losses, atol=1e-5)
+    assert np.allclose(plain, nano_losses, atol=1e-5)
+
+
+def test_flops_per_token_follows_the_palm_formula():
+    cfg = train_throughput.CFG
+    expected = 6 * cfg.n_params() + 12 * cfg.n_layers * cfg.n_heads * cfg.d_head * cfg.n_ctx
+    assert train_throughput.flops_per_token(cfg) == expected
+
+
+def test_step_budget_prints_every_part_and_a_consistent_budget(capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["step_budget", "--repeats", "2", "--rounds", "1"])
+    step_budget.main()
+    result = json.loads(capsys.readouterr().out)
+    parts = {"step", "matmuls", "attention", "gelu_kernel", "gelu_pytorch", "layer_norms", "clip_and_adamw",
+             "fixed_cost_tiny_step"}
+    assert set(result["ms"]) == parts and all(v > 0 for v in result["ms"].values())
+    budget = result["step_ms_for_mfu"]
+    assert budget["0.40"] > budget["0.50"] > budget["0.60"] > 0  # a higher MFU needs a shorter step
+    assert result["ms_left_after_matmuls_at_0.60"] == round(budget["0.60"] - result["ms"]["matmuls"], 2)
