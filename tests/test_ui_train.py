@@ -62,6 +62,12 @@ def api_error():
     return PlaygroundError
 
 
+def test_a_repeated_probe_gets_its_induction_score_in_the_final_status():
+    status = train("alice", probe="8264082640")[-1][0]  # one sequence said twice
+    assert "Best induction score on the probe (layer" in status and "at step 40" in status
+    assert "induction score" not in train("bob")[-1][0]  # "12345=12345" is not a sequence said twice
+
+
 def test_updates_are_throttled_not_one_per_step(monkeypatch):
     monkeypatch.setattr(tab, "UPDATE_INTERVAL", 60.0)
     outputs = train("alice", probe="")  # no snapshots: only the first step, the last step and the end

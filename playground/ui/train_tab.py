@@ -57,6 +57,7 @@ MY_TEXT = "my text"  # corpus choice: the pasted text or uploaded .txt
 STOP_SLOT, VIEW_SLOT = "train_stop", "train_view"
 DEFAULT_PROBE = "The dog saw the cat. The dog ran to the cat."
 REPLAY_FIRST = "induction"  # the recording offered first: the clearest head to watch form
+INDUCTION_THRESHOLD = 0.3  # an induction score above this is far above chance (~0.05-0.15 here)
 
 PRESETS = {
     "tiny": dict(corpus="stories-en", tokenizer="char", vocab=512, layers=2, heads=2, d_model=64, n_ctx=64,
@@ -173,9 +174,9 @@ add(
         "train_replay_status": "Replaying the recorded training of **{name}**: {steps:,} steps, {n} snapshots "
         "of the probe “{probe}”. Drag the slider below.",
         "train_replay_induction": " Best induction score on the probe (layer {layer}): **{first:.2f}** at step 0, "
-        "**{last:.2f}** at step {last_step:,}; it first passed 0.3 at step **{cross:,}**.",
+        "**{last:.2f}** at step {last_step:,}; it first passed {threshold} at step **{cross:,}**.",
         "train_replay_no_cross": " Best induction score on the probe (layer {layer}): {first:.2f} at step 0, "
-        "{last:.2f} at step {last_step:,}; it never passed 0.3.",
+        "{last:.2f} at step {last_step:,}; it never passed {threshold}.",
         "train_err_replay_busy": "Your training run is using this view; replay after it ends (or press Stop)",
         "train_err_no_text": "Choose a corpus, or paste at least 200 characters / upload a .txt file for “my text”",
         "train_err_upload_params": "That model has {n:,} parameters; uploads are limited to {limit:,}",
@@ -280,9 +281,9 @@ add(
         "train_replay_status": "正在回放 **{name}** 记录下来的训练：{steps:,} 步，探针“{probe}”的 {n} 张快照。"
         "拖动下面的滑块。",
         "train_replay_induction": " 探针上最好的归纳分数（第 {layer} 层）：第 0 步 **{first:.2f}**，"
-        "第 {last_step:,} 步 **{last:.2f}**；第一次超过 0.3 是在第 **{cross:,}** 步。",
+        "第 {last_step:,} 步 **{last:.2f}**；第一次超过 {threshold} 是在第 **{cross:,}** 步。",
         "train_replay_no_cross": " 探针上最好的归纳分数（第 {layer} 层）：第 0 步 {first:.2f}，"
-        "第 {last_step:,} 步 {last:.2f}；从未超过 0.3。",
+        "第 {last_step:,} 步 {last:.2f}；从未超过 {threshold}。",
         "train_err_replay_busy": "你的训练正在使用这个视图；等它结束后再回放（或按停止）",
         "train_err_no_text": "请选择一个语料，或为 “my text” 粘贴至少 200 个字符 / 上传一个 .txt 文件",
         "train_err_upload_params": "这个模型有 {n:,} 个参数；上传的上限是 {limit:,}",
@@ -603,6 +604,11 @@ def on_train(
         return
     key = {"done": "train_done", "stopped": "train_stopped", "time": "train_time_up"}[reason]
     final = text(key, lang, step=last.step, elapsed=last.elapsed, minutes=MAX_SECONDS / 60)
+    if view["steps"]:  # a repeated probe: say whether an induction head formed during this run
+        steps = view["steps"]
+        run_history = history.TrainingHistory(probe_text, view["labels"], steps,
+                                               np.stack([view["patterns"][step] for step in steps]))
+        final += _induction_note(run_history, lang)
     snaps = _snapshot_outputs(view, lang) if view["steps"] else (skip,) * 4
     yield (_progress_html(last.step, last.steps, _line(last, lang), final), loss_figure(run, lang), latest_sample,
            *snaps, my_model_markdown(session, lang), picker_update(session, select=True))
@@ -681,15 +687,24 @@ def on_replay(name: str, request: gr.Request | None = None):
     last_step = recorded.loss_steps[-1] if recorded.loss_steps else recorded.steps[-1]
     status = text("train_replay_status", lang, name=name, steps=last_step, n=len(recorded.steps),
                   probe=recorded.probe)
-    scores = recorded.induction_scores()  # (S, L, H) or None
-    if scores is not None:
-        layer = int(scores[-1].max(-1).argmax())
-        best = scores[:, layer].max(-1)  # (S,) best head of that layer at each snapshot
-        crossed = [step for step, score in zip(recorded.steps, best) if score >= 0.3]
-        values = dict(layer=layer, first=float(best[0]), last=float(best[-1]), last_step=recorded.steps[-1])
-        status += (text("train_replay_induction", lang, cross=crossed[0], **values) if crossed
-                   else text("train_replay_no_cross", lang, **values))
+    status += _induction_note(recorded, lang)
     return (_bold(status), loss_figure(run, lang), sample, *_snapshot_outputs(view, lang))
+
+
+def _induction_note(recorded: history.TrainingHistory, lang: str) -> str:
+    """For a probe that says one sequence twice: how the best induction score of the layer that
+    ends highest moved across the snapshots, and the first step it passed 0.3 ("" otherwise)."""
+    scores = recorded.induction_scores()  # (S, L, H) or None
+    if scores is None or len(recorded.steps) < 2:
+        return ""
+    layer = int(scores[-1].max(-1).argmax())
+    best = scores[:, layer].max(-1)  # (S,) best head of that layer at each snapshot
+    crossed = [step for step, score in zip(recorded.steps, best) if score >= INDUCTION_THRESHOLD]
+    values = dict(layer=layer, first=float(best[0]), last=float(best[-1]), last_step=recorded.steps[-1],
+                  threshold=INDUCTION_THRESHOLD)
+    if crossed:
+        return text("train_replay_induction", lang, cross=crossed[0], **values)
+    return text("train_replay_no_cross", lang, **values)
 
 
 def on_export(request: gr.Request | None = None) -> str:
