@@ -158,7 +158,8 @@ def _typed(data: dict, key: str, kind):
         raise CheckpointError(f"{HISTORY_FILE} has no {key!r}")
     value = data[key]
     if isinstance(value, bool) or not isinstance(value, kind):
-        raise CheckpointError(f"{HISTORY_FILE}: {key!r} has the wrong type ({type(value).__name__})")
+        expected = {str: "text", list: "a list"}.get(kind, getattr(kind, "__name__", "a number"))
+        raise CheckpointError(f"{HISTORY_FILE}: {key!r} must be {expected}, not {type(value).__name__}")
     return value
 
 

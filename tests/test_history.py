@@ -87,14 +87,14 @@ def _write(tmp_path, **changes):
     ("changes", "message"),
     [
         ({"patterns": [[1, 2], [3]]}, "history.json"),  # ragged
-        ({"patterns": "lots"}, "wrong type"),
+        ({"patterns": "lots"}, "'patterns' must be a list, not str"),
         ({"steps": [0, 8, 4, 12]}, "increasing"),
         ({"steps": [0, 4, 8]}, "shape"),
         ({"tokens": ["a"] * 100}, "1 to 64 tokens"),
         ({"tokens": [1, 2, 3, 4, 5, 6]}, "must be a str"),
         ({"losses": [1.0]}, "same length"),
         ({"val_losses": [1.0, 2.0, True]}, "must be a number"),
-        ({"probe": None}, "wrong type"),
+        ({"probe": None}, "'probe' must be text, not NoneType"),
     ],
 )
 def test_broken_history_files_are_refused_with_what_is_wrong(tmp_path, changes, message):
