@@ -28,7 +28,11 @@ import torch
 import torch.nn.functional as F
 
 SOURCE = Path(__file__).with_name("kernels.c")
-FLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp", "-fPIC", "-shared"]
+COMPILE_FLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp", "-fPIC"]
+# Linked in a separate step *without* -ffast-math: given at link time, GCC adds crtfastmath.o,
+# whose constructor switches the loading thread to flush-denormals-to-zero — a silent change to
+# every later float computation in that thread (numpy, torch), caught by Hypothesis in our tests.
+LINK_FLAGS = ["-shared", "-fopenmp"]
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
 _status: str | None = None
@@ -45,8 +49,8 @@ def cache_dir() -> Path:
 def _library_path(compiler: str) -> Path:
     """One file per (source, flags, compiler, CPU) so a changed source or machine rebuilds."""
     key = hashlib.sha256()
-    for part in (SOURCE.read_bytes(), " ".join(FLAGS).encode(), compiler.encode(), platform.machine().encode(),
-                 _cpu_flags().encode()):
+    for part in (SOURCE.read_bytes(), " ".join(COMPILE_FLAGS + LINK_FLAGS).encode(), compiler.encode(),
+                 platform.machine().encode(), _cpu_flags().encode()):
         key.update(part)
     return cache_dir() / f"kernels-{key.hexdigest()[:16]}.so"
 
@@ -65,8 +69,10 @@ def _build(compiler: str, target: Path) -> None:
     """Compile to a temporary name, then rename: concurrent first uses never see half a file."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        out = Path(tmp) / target.name
-        subprocess.run([compiler, *FLAGS, str(SOURCE), "-o", str(out), "-lm"],
+        obj, out = Path(tmp) / "kernels.o", Path(tmp) / target.name
+        subprocess.run([compiler, *COMPILE_FLAGS, "-c", str(SOURCE), "-o", str(obj)],
+                       check=True, capture_output=True, timeout=120)
+        subprocess.run([compiler, *LINK_FLAGS, str(obj), "-o", str(out), "-lm"],
                        check=True, capture_output=True, timeout=120)
         os.replace(out, target)
 

@@ -1,6 +1,9 @@
 """The fused C kernels equal PyTorch's maths, and every way they can be unavailable falls back."""
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -72,6 +75,26 @@ def test_failed_build_falls_back_with_the_compiler_message(fresh_kernels, monkey
     x = torch.randn(3, 3)
     assert torch.equal(kernels.gelu_tanh(x), F.gelu(x, approximate="tanh"))
     assert not list(tmp_path.glob("kernels-*.so")), "a failed build must not leave a library behind"
+
+
+def test_loading_the_kernels_keeps_denormal_floats(tmp_path):
+    """A -ffast-math link would set flush-to-zero for the thread that loads the library, so
+    1e-39 (a denormal float32) would silently become 0 in numpy and torch afterwards."""
+    check = (
+        "import numpy as np, torch\n"
+        "from playground import kernels\n"
+        "status = kernels.status()\n"
+        "kernels.gelu_tanh(torch.randn(8))\n"
+        "assert np.float32(1e-38) / np.float32(10) > 0, 'numpy flushed a denormal to zero'\n"
+        "assert (torch.tensor(1e-38) / 10).item() > 0, 'torch flushed a denormal to zero'\n"
+        "print(status)\n"
+    )
+    env = {**os.environ, "PLAYGROUND_CACHE": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert run.returncode == 0, run.stderr
+    if os.environ.get("CI"):
+        assert run.stdout.startswith("on"), run.stdout
 
 
 def test_build_is_cached_per_source(fresh_kernels):
