@@ -40,6 +40,7 @@ MiB = 1024 * 1024
 MAX_CHECKPOINT_BYTES = 600 * MiB
 # config.json, tokenizer.json, card.json each (GPT-2's tokenizer.json is 1.4 MB).
 MAX_JSON_BYTES = 16 * MiB
+HISTORY_FILE = "history.json"  # a run's recorded training (history.py), optional
 # A user's zip upload, compressed. Shared zips are for small trained models; GPT-2-sized
 # models are loaded as folders.
 MAX_UPLOAD_ZIP_BYTES = 100 * MiB
@@ -281,8 +282,9 @@ def save_checkpoint(
 ) -> Path:
     """Write `model` (and its tokenizer, metadata and card) as a GPT-2 folder; returns the folder.
 
-    Files of a previous save that this one does not write (tokenizer.json, card.json) are
-    removed, so the folder never describes two different models.
+    Files of a previous save that this one does not write (tokenizer.json, card.json, and the
+    training recording history.json, which `history.save_history` adds afterwards) are removed,
+    so the folder never describes two different models.
     """
     cfg = model.cfg
     if tokenizer is not None and tokenizer.vocab_size > cfg.d_vocab:
@@ -308,7 +310,7 @@ def save_checkpoint(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     save_file(state, folder / "model.safetensors", metadata={"format": "pt"})  # "pt": HF requires it
-    for name in ("tokenizer.json", "card.json"):
+    for name in ("tokenizer.json", "card.json", HISTORY_FILE):  # history.json: see history.py
         if name not in texts:
             (folder / name).unlink(missing_ok=True)
     for name, text in texts.items():

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import CheckpointError, MiB, check_file_size, human_size
+from .checkpoint import HISTORY_FILE, CheckpointError, MiB, check_file_size, human_size
 
-HISTORY_FILE = "history.json"
 MAX_HISTORY_BYTES = 8 * MiB
 MAX_SNAPSHOTS = 64
 MAX_PROBE_TOKENS = 64

@@ -54,6 +54,15 @@ def test_recorded_history_round_trips_through_json(tmp_path):
     assert load_history(tmp_path / "elsewhere") is None  # no file: no history, not an error
 
 
+def test_saving_a_new_model_into_the_folder_removes_the_old_recording(tmp_path):
+    from playground.checkpoint import save_checkpoint
+    from playground.model import TinyGPT
+
+    save_history(tmp_path, _recorded())
+    save_checkpoint(tmp_path, TinyGPT(ModelConfig(n_layers=2, n_heads=2, d_model=16, n_ctx=16, d_vocab=8)), None)
+    assert load_history(tmp_path) is None  # it described the previous model
+
+
 def test_snapshot_steps_are_zero_and_evenly_spaced():
     assert snapshot_steps(100, 4) == [0, 25, 50, 75, 100]
     assert snapshot_steps(2, 10) == [0, 1, 2]
