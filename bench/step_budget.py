@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from bench.train_throughput import BATCH, CFG, flops_per_token, matmul_peak_flops
 from playground import kernels
 from playground.config import ModelConfig, TrainConfig
-from playground.training import init_model, make_optimizer
+from playground.training import init_model, make_optimizer, optimizer_step
 
 TOKENS = BATCH * CFG.n_ctx  # rows of every activation matrix (768)
 
@@ -42,19 +42,14 @@ def _median_seconds(fn, repeats: int) -> float:
 
 
 def _training_step(cfg: ModelConfig, batch: int):
-    """One step exactly as training.train_steps runs it (forward, backward, clip, AdamW)."""
+    """One step as training.train_steps runs it (training.optimizer_step), and its clip + AdamW alone."""
     model = init_model(cfg, 0).train()
     optimizer = make_optimizer(model, TrainConfig())
     x = torch.randint(0, cfg.d_vocab, (batch, cfg.n_ctx), generator=torch.Generator().manual_seed(0))
     y = torch.roll(x, -1, 1)
 
     def step() -> None:
-        logits = model(x)  # (B, T, d_vocab)
-        loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), y.reshape(-1))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0, foreach=True)
-        optimizer.step()
+        optimizer_step(model, optimizer, x, y, grad_clip=1.0)
 
     def optimizer_only() -> None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0, foreach=True)

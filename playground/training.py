@@ -114,6 +114,19 @@ def probe_attention(model: TinyGPT, probe_ids: Sequence[int]) -> np.ndarray:
     return cache.all_patterns().numpy().astype(np.float32)
 
 
+def optimizer_step(model: TinyGPT, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+                   grad_clip: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """One update on batch `x` -> targets `y` (B, T): forward, cross-entropy, backward, clip,
+    AdamW. Returns (loss, gradient norm before clipping). bench/step_budget.py times this."""
+    logits = model(x)  # (B, T, d_vocab)
+    loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), y.reshape(-1))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip, foreach=True)
+    optimizer.step()
+    return loss, grad_norm
+
+
 def train_steps(
     model_cfg: ModelConfig,
     train_cfg: TrainConfig,
@@ -151,12 +164,7 @@ def train_steps(
         for group in optimizer.param_groups:
             group["lr"] = lr
         x, y = next(batches)  # (B, T) each
-        logits = model(x)  # (B, T, d_vocab)
-        loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), y.reshape(-1))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip, foreach=True)
-        optimizer.step()
+        loss, grad_norm = optimizer_step(model, optimizer, x, y, train_cfg.grad_clip)
         train_time += time.perf_counter() - t0
         tokens_done += x.numel()
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from playground import history
 from playground.ui import state
 from playground.ui import train_tab as tab
 
@@ -43,7 +44,7 @@ def test_training_streams_updates_and_makes_my_model_for_this_session_only():
     assert len(loss.data[0].x) == 40 and len(loss.data[1].x) >= 2
     assert loss.layout.shapes, "the ln(vocab) reference line is drawn"
     assert isinstance(sample, str) and sample
-    assert slider["maximum"] == len(tab.snapshot_steps(40)) - 1
+    assert slider["maximum"] == len(history.snapshot_steps(40, tab.N_SNAPSHOTS)) - 1
     assert "Before" in before.layout.title.text and "After (step 40)" in after.layout.title.text
     assert "trained 40 steps" in my_md
     assert picker["value"] == state.MY_MODEL and state.MY_MODEL in picker["choices"]

@@ -372,11 +372,6 @@ def _prepare(corpus, pasted, upload, kind, vocab, seed, lang, tokenizer=None) ->
     return api.TrainingData(data.name, tokenizer, as_tensor(data.train), as_tensor(data.val))
 
 
-def snapshot_steps(steps: int, n: int = N_SNAPSHOTS) -> list[int]:
-    """Step 0 and `n` evenly spaced steps up to the last."""
-    return history.snapshot_steps(steps, n)
-
-
 def _thin(xs: list, ys: list, limit: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
     x, y = np.asarray(xs, dtype=np.float32), np.asarray(ys, dtype=np.float32)
     if x.size > limit:
@@ -553,7 +548,7 @@ def on_train(
     with REGISTRY.busy(session, "training", text("train_err_busy", lang)):
         iterator = train_steps(
             model_cfg, train_cfg, data.train_ids, data.val_ids, probe_text or None, tokenizer=data.tokenizer,
-            model=base_model, snapshot_steps=snapshot_steps(steps_n) if probe_text else ())
+            model=base_model, snapshot_steps=history.snapshot_steps(steps_n, N_SNAPSHOTS) if probe_text else ())
         threads = _Threads(TRAIN_THREADS)
         next_update = 0.0
         threads.__enter__()
