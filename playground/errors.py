@@ -1,0 +1,124 @@
+"""Keyed errors: every user-facing failure is a key plus parameters, worded once per language.
+
+Why keys: a message composed as an English sentence can only be shown in Chinese by parsing
+the sentence back, which breaks whenever the wording changes. Here a raise site says *what*
+went wrong (`PlaygroundError("generate.prompt_too_long", limit=..., got=...)`) and the one
+table `MESSAGES` says *how* to word it in English and 中文. `str(error)` is the English text,
+so notebooks and logs read naturally; the UI asks `error.message(lang)`.
+
+Each module registers the messages it raises next to its raise sites with `register`, so a
+key and its wording live together; a test checks every key has both languages and every raise
+site passes a registered key. Range checks go through `check_range`, which words one rule
+("<field> must be between <low> and <high>") the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+LANGUAGES = ("en", "zh")
+
+# key -> {"en": template, "zh": template}; templates use str.format names.
+MESSAGES: dict[str, dict[str, str]] = {}
+
+KEY_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+
+
+def register(messages: dict[str, tuple[str, str]]) -> None:
+    """Add `{key: (english, chinese)}` to the table. A key may be registered once only."""
+    for key, (en, zh) in messages.items():
+        if not KEY_PATTERN.match(key):
+            raise RuntimeError(f"message key {key!r} must look like 'area.what'")
+        if key in MESSAGES and MESSAGES[key] != {"en": en, "zh": zh}:
+            raise RuntimeError(f"message key {key!r} registered twice with different text")
+        MESSAGES[key] = {"en": en, "zh": zh}
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
+        return f"{value:g}"
+    return str(value)
+
+
+def render(key: str, lang: str, params: dict[str, Any]) -> str:
+    """The message for `key` in `lang` ("en" or "zh"), numbers formatted for reading."""
+    texts = MESSAGES.get(key)
+    if texts is None:
+        raise KeyError(f"no message registered for key {key!r}")
+    template = texts.get(lang) or texts["en"]
+    values = {}
+    for name, value in params.items():
+        # A parameter that is itself a key (a field name) is shown by its label.
+        if isinstance(value, str) and value in MESSAGES:
+            values[name] = MESSAGES[value].get(lang) or MESSAGES[value]["en"]
+        else:
+            values[name] = _format_value(value)
+    return template.format(**values)
+
+
+class PlaygroundError(ValueError):
+    """A failure the user can fix: a registered key and the parameters its message needs.
+
+    It is a ValueError so plain Python callers (`except ValueError`) keep working.
+    """
+
+    def __init__(self, key: str, /, **params: Any) -> None:
+        self.key = key
+        self.params = params
+        super().__init__(render(key, "en", params))
+
+    def message(self, lang: str = "en") -> str:
+        return render(self.key, lang, self.params)
+
+
+class RangeError(PlaygroundError):
+    """A value outside its allowed range. `field` is the key of the field's label."""
+
+    def __init__(self, field: str, /, *, low: Any, high: Any, got: Any, whole: bool = False) -> None:
+        kind = "range.whole" if whole else "range.number"
+        super().__init__(kind, field=field, low=low, high=high, got=_shown(got))
+        self.field = field
+
+
+def _shown(value: Any) -> str:
+    """How a bad value is quoted back: short, and empty input called empty."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "∅"
+    text = _format_value(value) if isinstance(value, (int, float)) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+register(
+    {
+        "range.whole": (
+            "{field} must be a whole number from {low} to {high} (got {got})",
+            "{field}必须是 {low} 到 {high} 之间的整数（收到 {got}）",
+        ),
+        "range.number": (
+            "{field} must be a number from {low} to {high} (got {got})",
+            "{field}必须是 {low} 到 {high} 之间的数（收到 {got}）",
+        ),
+    }
+)
+
+
+def check_range(field: str, value: Any, low: float, high: float, *, whole: bool = False) -> Any:
+    """Return `value` if it is a number (a whole one if `whole`) in [low, high], else raise.
+
+    One rule, one wording: None, text, NaN, infinities and booleans are refused with the same
+    message as an out-of-range number, which says what *is* allowed.
+    """
+    ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ok_type and isinstance(value, float):
+        ok_type = math.isfinite(value) and (not whole or value.is_integer())
+    if not ok_type or not low <= value <= high:
+        raise RangeError(field, low=low, high=high, got=value, whole=whole)
+    return int(value) if whole else value
