@@ -1,34 +1,90 @@
 """Frozen configuration dataclasses and their validation.
 
-Every bound here exists to keep a shared 2-CPU server responsive; a bad value raises
-`ConfigError` naming the field and the allowed range, so the UI can show it verbatim.
+Every bound here exists to keep a shared 2-CPU server responsive; a bad value raises a
+`ConfigError` whose key names the field and the allowed range, in English and Chinese.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-
-class ConfigError(ValueError):
-    """A configuration value is out of its allowed range (message names field and range)."""
+from .errors import PlaygroundError, RangeError, check_range, register
 
 
-def check_int(name: str, value: Any, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be a whole number between {lo} and {hi}, got {value!r}")
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
+class ConfigError(PlaygroundError):
+    """A configuration value is not usable (the key names the field and what is allowed)."""
 
 
-def check_float(name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise ConfigError(f"{name} must be a number between {lo} and {hi}, got {value!r}")
-    too_low = value <= lo if lo_open else value < lo
-    if too_low or value > hi:
-        bracket = "(" if lo_open else "["
-        raise ConfigError(f"{name} must be in {bracket}{lo}, {hi}], got {value}")
+class ConfigRangeError(RangeError, ConfigError):
+    """A configuration number outside its range: both a RangeError and a ConfigError."""
+
+
+# Field labels: the English keeps the parameter's name, which is what a notebook user types.
+register(
+    {
+        "config.n_layers": ("n_layers", "层数 n_layers"),
+        "config.n_heads": ("n_heads", "头数 n_heads"),
+        "config.d_model": ("d_model", "宽度 d_model"),
+        "config.n_ctx": ("n_ctx", "上下文长度 n_ctx"),
+        "config.d_vocab": ("d_vocab", "词表大小 d_vocab"),
+        "config.d_mlp": ("d_mlp", "MLP 宽度 d_mlp"),
+        "config.dropout": ("dropout", "dropout"),
+        "config.layer_norm_eps": ("layer_norm_eps", "layer_norm_eps"),
+        "config.steps": ("steps", "步数 steps"),
+        "config.batch_size": ("batch_size", "批大小 batch_size"),
+        "config.lr": ("lr", "学习率 lr"),
+        "config.min_lr_ratio": ("min_lr_ratio", "最小学习率比例 min_lr_ratio"),
+        "config.warmup_steps": ("warmup_steps", "预热步数 warmup_steps"),
+        "config.weight_decay": ("weight_decay", "权重衰减 weight_decay"),
+        "config.beta1": ("beta1", "beta1"),
+        "config.beta2": ("beta2", "beta2"),
+        "config.grad_clip": ("grad_clip", "梯度裁剪 grad_clip"),
+        "config.eval_interval": ("eval_interval", "评估间隔 eval_interval"),
+        "config.eval_batches": ("eval_batches", "评估批数 eval_batches"),
+        "config.sample_interval": ("sample_interval", "采样间隔 sample_interval"),
+        "config.seed": ("seed", "种子 seed"),
+        "config.max_new_tokens": ("max_new_tokens", "新词元数 max_new_tokens"),
+        "config.temperature": ("temperature", "温度 temperature"),
+        "config.top_k": ("top_k", "top_k"),
+        "config.top_p": ("top_p", "top_p"),
+        "config.heads_divide": (
+            "d_model ({d_model}) must be divisible by n_heads ({n_heads})",
+            "宽度 d_model（{d_model}）必须能被头数 n_heads（{n_heads}）整除",
+        ),
+        "config.not_gpt2": (
+            "model_type is {model_type}; only GPT-2-architecture models (model_type 'gpt2') are supported",
+            "model_type 是 {model_type}；只支持 GPT-2 架构的模型（model_type 'gpt2'）",
+        ),
+        "config.activation": (
+            "activation_function {act} is not supported (need 'gelu_new')",
+            "不支持激活函数 activation_function {act}（需要 'gelu_new'）",
+        ),
+        "config.flag_unsupported": ("{flag}=true is not supported", "不支持 {flag}=true"),
+        "config.untied": (
+            "tie_word_embeddings=false is not supported (GPT-2 ties them)",
+            "不支持 tie_word_embeddings=false（GPT-2 共享输入和输出嵌入）",
+        ),
+        "config.missing_key": ("config.json is missing the GPT-2 key {key}", "config.json 缺少 GPT-2 键 {key}"),
+        "config.null_size": (
+            "config.json has a null or non-numeric GPT-2 size (n_embd, n_inner, ...)",
+            "config.json 中 GPT-2 的某个尺寸（n_embd、n_inner 等）为空或不是数字",
+        ),
+    }
+)
+
+
+def check_whole_field(obj: Any, name: str, low: int, high: int) -> None:
+    """Check an integer field of a frozen config dataclass (its label key is `config.<name>`);
+    store it as an int (12.0 -> 12)."""
+    value = check_range(f"config.{name}", getattr(obj, name), low, high, whole=True, error=ConfigRangeError)
+    object.__setattr__(obj, name, value)
+
+
+def check_number_field(obj: Any, name: str, low: float, high: float, *, low_open: bool = False) -> None:
+    """Check a real-valued field of a frozen config dataclass (label key `config.<name>`)."""
+    check_range(f"config.{name}", getattr(obj, name), low, high, low_open=low_open, error=ConfigRangeError)
 
 
 # Upper bounds large enough for GPT-2 small (12 layers, 768 wide, 1024 positions, 50257
@@ -57,16 +113,14 @@ class ModelConfig:
     layer_norm_eps: float = 1e-5
 
     def __post_init__(self) -> None:
-        if self.d_mlp == 0 and isinstance(self.d_model, int) and not isinstance(self.d_model, bool):
-            object.__setattr__(self, "d_mlp", 4 * self.d_model)
-        for name, (lo, hi) in MODEL_LIMITS.items():
-            check_int(name, getattr(self, name), lo, hi)
+        for name, (lo, hi) in MODEL_LIMITS.items():  # d_model is checked before d_mlp's default
+            if name == "d_mlp" and self.d_mlp == 0:
+                object.__setattr__(self, "d_mlp", 4 * self.d_model)
+            check_whole_field(self, name, lo, hi)
         if self.d_model % self.n_heads:
-            raise ConfigError(
-                f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
-            )
-        check_float("dropout", self.dropout, 0.0, 0.9)
-        check_float("layer_norm_eps", self.layer_norm_eps, 0.0, 1e-2, lo_open=True)
+            raise ConfigError("config.heads_divide", d_model=self.d_model, n_heads=self.n_heads)
+        check_number_field(self, "dropout", 0.0, 0.9)
+        check_number_field(self, "layer_norm_eps", 0.0, 1e-2, low_open=True)
 
     @property
     def d_head(self) -> int:
@@ -109,18 +163,15 @@ class ModelConfig:
     def from_gpt2_dict(cls, cfg: dict[str, Any]) -> ModelConfig:
         """Read a GPT-2 config.json; refuse features our architecture does not implement."""
         if cfg.get("model_type", "gpt2") != "gpt2":
-            raise ConfigError(
-                f"model_type is {cfg.get('model_type')!r}; only GPT-2-architecture models "
-                "(model_type 'gpt2') are supported"
-            )
+            raise ConfigError("config.not_gpt2", model_type=repr(cfg.get("model_type")))
         act = cfg.get("activation_function", "gelu_new")
         if act not in ("gelu_new", "gelu_pytorch_tanh"):
-            raise ConfigError(f"activation_function {act!r} is not supported (need 'gelu_new')")
+            raise ConfigError("config.activation", act=repr(act))
         for flag in ("scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn"):
             if cfg.get(flag):
-                raise ConfigError(f"{flag}=true is not supported")
+                raise ConfigError("config.flag_unsupported", flag=flag)
         if cfg.get("tie_word_embeddings", True) is False:
-            raise ConfigError("tie_word_embeddings=false is not supported (GPT-2 ties them)")
+            raise ConfigError("config.untied")
         try:
             d_model = cfg["n_embd"]
             return cls(
@@ -134,9 +185,9 @@ class ModelConfig:
                 layer_norm_eps=cfg.get("layer_norm_epsilon", 1e-5),
             )
         except KeyError as missing:
-            raise ConfigError(f"config.json is missing the GPT-2 key {missing}") from None
+            raise ConfigError("config.missing_key", key=str(missing)) from None
         except TypeError:  # e.g. "n_embd": null, so 4 * d_model fails
-            raise ConfigError("config.json has a null or non-numeric GPT-2 size (n_embd, n_inner, ...)") from None
+            raise ConfigError("config.null_size") from None
 
 
 @dataclass(frozen=True)
@@ -158,19 +209,19 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        check_int("steps", self.steps, 1, 100_000)
-        check_int("batch_size", self.batch_size, 1, 512)
-        check_float("lr", self.lr, 0.0, 1.0, lo_open=True)
-        check_float("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
-        check_int("warmup_steps", self.warmup_steps, 0, 100_000)
-        check_float("weight_decay", self.weight_decay, 0.0, 1.0)
-        check_float("beta1", self.beta1, 0.0, 0.9999)
-        check_float("beta2", self.beta2, 0.0, 0.9999)
-        check_float("grad_clip", self.grad_clip, 0.0, 1e3)
-        check_int("eval_interval", self.eval_interval, 1, 100_000)
-        check_int("eval_batches", self.eval_batches, 1, 1000)
-        check_int("sample_interval", self.sample_interval, 0, 100_000)
-        check_int("seed", self.seed, 0, 2**31 - 1)
+        check_whole_field(self, "steps", 1, 100_000)
+        check_whole_field(self, "batch_size", 1, 512)
+        check_number_field(self, "lr", 0.0, 1.0, low_open=True)
+        check_number_field(self, "min_lr_ratio", 0.0, 1.0)
+        check_whole_field(self, "warmup_steps", 0, 100_000)
+        check_number_field(self, "weight_decay", 0.0, 1.0)
+        check_number_field(self, "beta1", 0.0, 0.9999)
+        check_number_field(self, "beta2", 0.0, 0.9999)
+        check_number_field(self, "grad_clip", 0.0, 1e3)
+        check_whole_field(self, "eval_interval", 1, 100_000)
+        check_whole_field(self, "eval_batches", 1, 1000)
+        check_whole_field(self, "sample_interval", 0, 100_000)
+        check_whole_field(self, "seed", 0, 2**31 - 1)
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
@@ -186,15 +237,14 @@ class SampleConfig:
     top_p: float = 1.0
     greedy: bool = False
     seed: int | None = None
-    stop_at: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        check_int("max_new_tokens", self.max_new_tokens, 1, 1024)
-        check_float("temperature", self.temperature, 0.0, 10.0, lo_open=True)
-        check_int("top_k", self.top_k, 0, 50304)
-        check_float("top_p", self.top_p, 0.0, 1.0, lo_open=True)
+        check_whole_field(self, "max_new_tokens", 1, 1024)
+        check_number_field(self, "temperature", 0.0, 10.0, low_open=True)
+        check_whole_field(self, "top_k", 0, 50304)
+        check_number_field(self, "top_p", 0.0, 1.0, low_open=True)
         if self.seed is not None:
-            check_int("seed", self.seed, 0, 2**31 - 1)
+            check_whole_field(self, "seed", 0, 2**31 - 1)
 
 
 # Named sizes for the CLI and the Train tab.

@@ -80,11 +80,32 @@ class PlaygroundError(ValueError):
 
 
 class RangeError(PlaygroundError):
-    """A value outside its allowed range. `field` is the key of the field's label."""
+    """A value outside its allowed range. `field` is the key of the field's label.
 
-    def __init__(self, field: str, /, *, low: Any, high: Any, got: Any, whole: bool = False) -> None:
-        kind = "range.whole" if whole else "range.number"
-        super().__init__(kind, field=field, low=low, high=high, got=_shown(got))
+    `high=None` means no upper bound; `low_open` excludes `low` itself (a learning rate > 0).
+    """
+
+    def __init__(
+        self,
+        field: str,
+        /,
+        *,
+        low: Any,
+        high: Any = None,
+        got: Any,
+        whole: bool = False,
+        low_open: bool = False,
+    ) -> None:
+        if low_open:
+            kind = "range.above"
+        elif high is None:
+            kind = "range.whole_min" if whole else "range.number_min"
+        else:
+            kind = "range.whole" if whole else "range.number"
+        params = {"field": field, "low": low, "got": _shown(got)}
+        if high is not None:
+            params["high"] = high
+        super().__init__(kind, **params)
         self.field = field
 
 
@@ -106,19 +127,58 @@ register(
             "{field} must be a number from {low} to {high} (got {got})",
             "{field}必须是 {low} 到 {high} 之间的数（收到 {got}）",
         ),
+        "range.above": (
+            "{field} must be a number above {low} and at most {high} (got {got})",
+            "{field}必须是大于 {low}、不大于 {high} 的数（收到 {got}）",
+        ),
+        "range.whole_min": (
+            "{field} must be a whole number of at least {low} (got {got})",
+            "{field}必须是不小于 {low} 的整数（收到 {got}）",
+        ),
+        "range.number_min": (
+            "{field} must be a number of at least {low} (got {got})",
+            "{field}必须是不小于 {low} 的数（收到 {got}）",
+        ),
+        "choice.one_of": (
+            "{field} must be one of {choices} (got {got})",
+            "{field}必须是 {choices} 之一（收到 {got}）",
+        ),
     }
 )
 
 
-def check_range(field: str, value: Any, low: float, high: float, *, whole: bool = False) -> Any:
+def check_range(
+    field: str,
+    value: Any,
+    low: float,
+    high: float | None,
+    *,
+    whole: bool = False,
+    low_open: bool = False,
+    error: type[RangeError] = RangeError,
+) -> Any:
     """Return `value` if it is a number (a whole one if `whole`) in [low, high], else raise.
 
     One rule, one wording: None, text, NaN, infinities and booleans are refused with the same
-    message as an out-of-range number, which says what *is* allowed.
+    message as an out-of-range number, which says what *is* allowed. `error` is the RangeError
+    subclass to raise, so a caller can still catch its module's kind of failure (ConfigError).
     """
     ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
     if ok_type and isinstance(value, float):
         ok_type = math.isfinite(value) and (not whole or value.is_integer())
-    if not ok_type or not low <= value <= high:
-        raise RangeError(field, low=low, high=high, got=value, whole=whole)
+    ok = ok_type and (low < value if low_open else low <= value) and (high is None or value <= high)
+    if not ok:
+        raise error(field, low=low, high=high, got=value, whole=whole, low_open=low_open)
     return int(value) if whole else value
+
+
+def check_choice(field: str, value: Any, choices: Any, *, error: type[PlaygroundError] = PlaygroundError) -> Any:
+    """Return `value` if it is one of `choices`, else raise `error("choice.one_of", ...)`."""
+    choices = tuple(choices)
+    try:
+        ok = value in choices
+    except TypeError:  # an unhashable value against a set/dict
+        ok = False
+    if not ok:
+        raise error("choice.one_of", field=field, choices=", ".join(map(str, choices)), got=_shown(value))
+    return value

@@ -13,10 +13,13 @@ from dataclasses import dataclass
 import torch
 
 from .config import SampleConfig
+from .errors import PlaygroundError, register
 from .hooks import run_with_cache
 from .model import KVCache, TinyGPT
 
 TOP_N = 10  # how many alternatives each step reports
+
+register({"generate.empty_prompt": ("the prompt must contain at least one token", "提示必须至少包含一个词元")})
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def generate_steps(
 ) -> Iterator[GenStep]:
     """Yield `cfg.max_new_tokens` tokens continuing `prompt_ids` (non-empty list of ids)."""
     if not prompt_ids:
-        raise ValueError("the prompt must contain at least one token")
+        raise PlaygroundError("generate.empty_prompt")
     model.eval()
     gen = torch.Generator().manual_seed(cfg.seed if cfg.seed is not None else torch.seed() % 2**31)
     ids = list(prompt_ids)[-model.cfg.n_ctx:]

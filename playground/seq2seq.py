@@ -56,8 +56,9 @@ from .checkpoint import (
     not_safetensors_error,
     read_json,
 )
-from .config import MODEL_LIMITS, ConfigError, TrainConfig, check_float, check_int
+from .config import MODEL_LIMITS, ConfigError, TrainConfig, check_number_field, check_whole_field
 from .corpora import story_pairs
+from .errors import check_range, register
 from .hooks import ActivationCache, HookPoint
 from .kernels import gelu_tanh
 from .model import FinalNorm  # the GPT's final LayerNorm with its hook: the same here
@@ -83,6 +84,24 @@ class TranslateError(ValueError):
     """Input the translator cannot take; the message says what is allowed."""
 
 
+register(
+    {
+        "config.d_vocab_src": ("d_vocab_src", "源词表大小 d_vocab_src"),
+        "config.d_vocab_tgt": ("d_vocab_tgt", "目标词表大小 d_vocab_tgt"),
+        "config.n_ctx_src": ("n_ctx_src", "源上下文长度 n_ctx_src"),
+        "config.n_ctx_tgt": ("n_ctx_tgt", "目标上下文长度 n_ctx_tgt"),
+        "translate.n_pairs": ("n", "句对数 n"),
+        "translate.config_unknown_keys": (
+            "unknown encoder-decoder config keys {keys}; known: {known}",
+            "未知的编码器-解码器配置键 {keys}；已知的键：{known}",
+        ),
+        "translate.config_incomplete": (
+            "incomplete encoder-decoder config: {detail}",
+            "编码器-解码器配置不完整：{detail}",
+        ),
+    }
+)
+
 # ---------------------------------------------------------------- config
 
 
@@ -103,18 +122,18 @@ class Seq2SeqConfig:
     layer_norm_eps: float = 1e-5
 
     def __post_init__(self) -> None:
-        if self.d_mlp == 0 and isinstance(self.d_model, int) and not isinstance(self.d_model, bool):
-            object.__setattr__(self, "d_mlp", 4 * self.d_model)
         limits = {
             "d_vocab_src": MODEL_LIMITS["d_vocab"], "d_vocab_tgt": MODEL_LIMITS["d_vocab"],
             "n_ctx_src": MODEL_LIMITS["n_ctx"], "n_ctx_tgt": MODEL_LIMITS["n_ctx"],
         }  # fmt: skip
         limits |= {k: MODEL_LIMITS[k] for k in ("n_layers", "n_heads", "d_model", "d_mlp")}
-        for name, (lo, hi) in limits.items():
-            check_int(name, getattr(self, name), lo, hi)
+        for name, (lo, hi) in limits.items():  # d_model is checked before d_mlp's default
+            if name == "d_mlp" and self.d_mlp == 0:
+                object.__setattr__(self, "d_mlp", 4 * self.d_model)
+            check_whole_field(self, name, lo, hi)
         if self.d_model % self.n_heads:
-            raise ConfigError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
-        check_float("layer_norm_eps", self.layer_norm_eps, 0.0, 1e-2, lo_open=True)
+            raise ConfigError("config.heads_divide", d_model=self.d_model, n_heads=self.n_heads)
+        check_number_field(self, "layer_norm_eps", 0.0, 1e-2, low_open=True)
 
     @property
     def d_head(self) -> int:
@@ -128,11 +147,11 @@ class Seq2SeqConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ConfigError(f"unknown encoder-decoder config keys {unknown}; known: {sorted(names)}")
+            raise ConfigError("translate.config_unknown_keys", keys=", ".join(unknown), known=", ".join(sorted(names)))
         try:
             return cls(**data)
         except TypeError as err:  # a required key is missing
-            raise ConfigError(f"incomplete encoder-decoder config: {err}") from None
+            raise ConfigError("translate.config_incomplete", detail=str(err)) from None
 
 
 # ---------------------------------------------------------------- model
@@ -413,7 +432,7 @@ def _pad(rows: list[list[int]]) -> torch.Tensor:
 def heldout_pairs(n: int, seed: int, exclude: set[str]) -> tuple[list[tuple[str, str]], int]:
     """The first `n` pairs of the seeded stream (the same stream as `story_pairs(., seed)`)
     whose English is not in `exclude` and not drawn before; also returns how many were drawn."""
-    check_int("n", n, 1, 100_000)
+    check_range("translate.n_pairs", n, 1, 100_000, whole=True)
     rng, kept, seen, drawn = random.Random(seed), [], set(), 0
     while len(kept) < n:
         if drawn >= 1000 * n:

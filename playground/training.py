@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import ModelConfig, SampleConfig, TrainConfig
+from .errors import PlaygroundError, register
 from .hooks import run_with_cache
 from .model import TinyGPT
 from .sampling import generate_steps
@@ -70,6 +71,15 @@ def make_optimizer(model: TinyGPT, cfg: TrainConfig) -> torch.optim.AdamW:
     ]
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=True)
 
+register(
+    {
+        "train.too_few_tokens": (
+            "need at least 3 tokens of text to train on, got {n}",
+            "至少需要 3 个词元的文本才能训练，收到 {n} 个",
+        ),
+    }
+)
+
 
 class BatchSampler:
     """Random (B, T+1) windows of a 1-D token tensor; seeded, so runs repeat exactly."""
@@ -78,7 +88,7 @@ class BatchSampler:
         ids = torch.as_tensor(ids, dtype=torch.long).flatten()
         self.block = min(n_ctx, len(ids) - 1)
         if self.block < 2:
-            raise ValueError(f"need at least 3 tokens of text to train on, got {len(ids)}")
+            raise PlaygroundError("train.too_few_tokens", n=len(ids))
         self.ids = ids
         self.batch_size = batch_size
         self.gen = torch.Generator().manual_seed(seed)

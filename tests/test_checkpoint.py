@@ -284,7 +284,7 @@ def test_oversized_weights_are_refused_before_reading(folder, monkeypatch):
 @pytest.mark.parametrize(
     ("changes", "fragments"),
     [
-        ({"n_layer": 99}, ["n_layers", "between 1 and 12", "99"]),
+        ({"n_layer": 99}, ["n_layers", "from 1 to 12", "99"]),
         ({"n_embd": 30, "n_head": 4}, ["divisible"]),
         ({"n_embd": None}, ["config.json is not a usable GPT-2 config"]),
         ({"model_type": "llama"}, ["llama", "gpt2"]),

@@ -3,25 +3,41 @@
 import pytest
 
 from playground.config import ConfigError, ModelConfig, SampleConfig, TrainConfig
+from playground.errors import RangeError
 
 
 @pytest.mark.parametrize(
-    "changes,field,allowed",
+    "changes,field,low,high",
     [
-        (dict(n_layers=0), "n_layers", "between 1 and 12"),
-        (dict(n_layers=99), "n_layers", "between 1 and 12"),
-        (dict(d_model=100, n_heads=3), "d_model", "divisible by n_heads"),
-        (dict(n_ctx=4096), "n_ctx", "between 2 and 1024"),
-        (dict(d_vocab=1), "d_vocab", "between 2 and 50304"),
-        (dict(n_heads=2.5), "n_heads", "whole number"),
-        (dict(dropout=0.95), "dropout", "[0.0, 0.9]"),
-        (dict(n_layers=True), "n_layers", "whole number"),
+        (dict(n_layers=0), "n_layers", 1, 12),
+        (dict(n_layers=99), "n_layers", 1, 12),
+        (dict(n_ctx=4096), "n_ctx", 2, 1024),
+        (dict(d_vocab=1), "d_vocab", 2, 50304),
+        (dict(n_heads=2.5), "n_heads", 1, 16),
+        (dict(n_layers=True), "n_layers", 1, 12),
+        (dict(dropout=0.95), "dropout", 0, 0.9),
     ],
 )
-def test_bad_model_config_names_field_and_range(changes, field, allowed):
+def test_bad_model_config_names_field_and_range(changes, field, low, high):
     with pytest.raises(ConfigError) as err:
         ModelConfig(**changes)
-    assert field in str(err.value) and allowed in str(err.value)
+    assert isinstance(err.value, RangeError) and err.value.field == f"config.{field}"
+    assert (err.value.params["low"], err.value.params["high"]) == (low, high)
+    assert str(err.value).startswith(f"{field} must be a ")
+    assert f"from {low:,} to {high:,}" in str(err.value)  # the message says what is allowed
+
+
+def test_whole_number_fields_are_stored_as_ints():
+    cfg = ModelConfig(n_layers=2.0, d_model=64.0, n_heads=2)
+    assert type(cfg.n_layers) is int and cfg.d_mlp == 256 and type(cfg.d_mlp) is int
+
+
+def test_heads_must_divide_the_width_in_both_languages():
+    with pytest.raises(ConfigError) as err:
+        ModelConfig(d_model=100, n_heads=3)
+    assert err.value.key == "config.heads_divide"
+    assert str(err.value) == "d_model (100) must be divisible by n_heads (3)"
+    assert err.value.message("zh") == "宽度 d_model（100）必须能被头数 n_heads（3）整除"
 
 
 def test_d_mlp_defaults_to_four_times_d_model_and_d_head_divides():

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..errors import PlaygroundError
 from .i18n import STRINGS, add, language, text
 
 log = logging.getLogger("playground.ui")
@@ -469,6 +470,8 @@ def user_error(err: BaseException, lang: str = "en") -> gr.Error:
         out = gr.Error(
             _escape(message), duration=err.duration, visible=err.visible, title=err.title, print_exception=False
         )
+    elif isinstance(err, PlaygroundError):  # keyed: worded in the user's language from one table
+        out = gr.Error(_escape(err.message(lang)), print_exception=False)
     elif isinstance(err, ValueError):  # the library's error family: the message says what is allowed
         out = gr.Error(_escape(translate(str(err), lang)), print_exception=False)
     else:
