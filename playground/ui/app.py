@@ -15,7 +15,17 @@ import torch
 
 from .. import api
 from ..checkpoint import MAX_UPLOAD_ZIP_BYTES
-from . import article_tab, attention_tab, embeddings_tab, generate_tab, tokens_tab, train_tab, translate_tab, worked_tab
+from . import (
+    article_tab,
+    attention_tab,
+    embeddings_tab,
+    generate_tab,
+    model_tab,
+    tokens_tab,
+    train_tab,
+    translate_tab,
+    worked_tab,
+)
 from .errors import guard_app
 from .i18n import add, i18n, t
 from .state import REGISTRY, SESSION_TTL, model_choices
@@ -34,6 +44,7 @@ add(
         "tab_tokens": "Tokens",
         "tab_embeddings": "Embeddings",
         "tab_attention": "Attention",
+        "tab_model": "Model",
         "tab_train": "Train",
         "tab_generate": "Generate",
         "tab_worked": "Worked example",
@@ -44,6 +55,7 @@ add(
         "tab_tokens": "词元",
         "tab_embeddings": "词向量",
         "tab_attention": "注意力",
+        "tab_model": "模型全貌",
         "tab_train": "训练",
         "tab_generate": "生成",
         "tab_worked": "手算示例",
@@ -56,6 +68,7 @@ TABS = [
     ("tab_tokens", "tokens", tokens_tab),
     ("tab_embeddings", "embeddings", embeddings_tab),
     ("tab_attention", "attention", attention_tab),
+    ("tab_model", "model", model_tab),
     ("tab_worked", "worked", worked_tab),
     ("tab_train", "train", train_tab),
     ("tab_generate", "generate", generate_tab),
