@@ -21,6 +21,7 @@ from . import (
     embeddings_tab,
     generate_tab,
     model_tab,
+    reading_api,
     tokens_tab,
     train_tab,
     translate_tab,
@@ -118,6 +119,7 @@ def build_app() -> gr.Blocks:
             for label, tab_id, module in TABS:
                 with gr.Tab(t(label), id=tab_id, elem_id=f"tab-{tab_id}"):
                     module.build(shared, demo)
+        reading_api.register_endpoints()  # /logit_lens, /decompose, /head_roles, /ablate: JSON for programs
     guard_app(demo)  # every handler's errors reach the user as a gr.Error in their language (errors.py)
     REGISTRY.start_sweeper(SWEEP_INTERVAL, after=release_memory)  # free idle sessions even when nobody calls
     return demo
