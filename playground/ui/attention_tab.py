@@ -15,6 +15,7 @@ import gradio as gr
 import numpy as np
 
 from .. import api, export, figures
+from . import ablation_panel
 from .i18n import add, language, t, text
 from .plots import FastPlot
 from .state import SESSION_TTL, inspect_or_error
@@ -220,9 +221,10 @@ def grid_figure(view: dict, average: bool, lang: str = "en"):
             p.mean(axis=1, keepdims=True), view["labels"], head_names=[text("att_mean", lang)],
             title=text("att_grid_mean_title", lang, n=n_heads), cell_px=min(300, GRID_WIDTH_PX // 2),
             layer_label=text("att_layer", lang), **words)
-    return figures.attention_grid(
+    fig = figures.attention_grid(
         p, view["labels"], title=text("att_grid_title", lang), cell_px=grid_cell_px(n_heads),
         layer_label=text("att_layer", lang), head_label=text("att_head", lang), **words)
+    return ablation_panel.label_roles(fig, p, view["ids"], lang) if "ids" in view else fig
 
 
 def big_figure(view: dict, layer: int, head: int, average: bool, lang: str = "en"):
@@ -460,3 +462,4 @@ def build(shared, demo: gr.Blocks) -> None:
     query.input(on_query, [view, layer, head, query], [steps, steps_md], **quick)
     export_button.click(on_export, [view], [export_files], api_name="export_attention",
                         concurrency_id="export", concurrency_limit=2)
+    ablation_panel.build_panel(shared, demo)  # 4 · head roles and switching heads off
