@@ -20,6 +20,7 @@ import torch
 
 from .checkpoint import Checkpoint, load_checkpoint
 from .config import ModelConfig, SampleConfig, TrainConfig
+from .device import resolve as resolve_device
 from .hooks import ActivationCache, run_with_cache
 from .model import TinyGPT
 from .sampling import GenStep, generate_steps
@@ -180,7 +181,8 @@ def demo_model(seed: int = 0) -> ModelBundle:
     tokenizer = Tokenizer.train("char", corpus.train)
     torch.manual_seed(seed)
     model = TinyGPT(ModelConfig(n_layers=2, n_heads=4, d_model=64, n_ctx=128, d_vocab=tokenizer.vocab_size))
-    return ModelBundle(DEMO_MODEL, model.eval(), tokenizer, {"tokenizer_kind": "char"}, None, False)
+    model = model.to(resolve_device()).eval()
+    return ModelBundle(DEMO_MODEL, model, tokenizer, {"tokenizer_kind": "char"}, None, False)
 
 
 def check_text(text: str, what: str = "the text") -> str:
@@ -216,6 +218,7 @@ def inspect(bundle: ModelBundle, text: str, top_k: int = 10, max_tokens: int | N
         text = text[: tokens[-1].end]
     ids = [t.id for t in tokens]
     logits, cache = run_with_cache(bundle.model, ids)
+    logits, cache = logits.cpu(), cache.to("cpu")  # figures and numpy read them: on the CPU once
     probs = logits[0, -1].softmax(-1)
     top = torch.topk(probs, min(top_k, probs.shape[-1]))
     top_next = [(bundle.tokenizer.token_display(int(i)), float(p)) for p, i in zip(top.values, top.indices)]

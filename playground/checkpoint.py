@@ -30,6 +30,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from . import device as devices
 from .config import ConfigError, ModelConfig
 from .model import TinyGPT
 from .tokenizer import Tokenizer, TokenizerError
@@ -318,7 +319,7 @@ def save_checkpoint(
     return folder
 
 
-def _load_folder(folder: Path, allow_missing_tokenizer: bool) -> Checkpoint:
+def _load_folder(folder: Path, allow_missing_tokenizer: bool, device) -> Checkpoint:
     required = REQUIRED_FILES if allow_missing_tokenizer else (*REQUIRED_FILES, "tokenizer.json")
     missing = [name for name in required if not (folder / name).is_file()]
     if missing:
@@ -333,19 +334,22 @@ def _load_folder(folder: Path, allow_missing_tokenizer: bool) -> Checkpoint:
     card = read_json(folder / "card.json") if (folder / "card.json").is_file() else None
     model = TinyGPT(cfg)
     model.load_state_dict(state)
-    return Checkpoint(model.eval(), tokenizer, cfg, meta, card)
+    return Checkpoint(model.to(device).eval(), tokenizer, cfg, meta, card)
 
 
-def load_checkpoint(path, *, allow_missing_tokenizer: bool = False) -> Checkpoint:
-    """Load a checkpoint folder or a .zip of one (also a GPT-2 folder saved by transformers)."""
+def load_checkpoint(path, *, allow_missing_tokenizer: bool = False, device=None) -> Checkpoint:
+    """Load a checkpoint folder or a .zip of one (also a GPT-2 folder saved by transformers).
+
+    The model goes to `device` (default: the `PLAYGROUND_DEVICE` setting, see device.py)."""
     path = Path(path)
+    device = devices.resolve() if device is None else device
     try:
         if path.is_dir():
-            return _load_folder(path, allow_missing_tokenizer)
+            return _load_folder(path, allow_missing_tokenizer, device)
         if path.is_file() and (path.suffix.lower() == ".zip" or zipfile.is_zipfile(path)):
             with tempfile.TemporaryDirectory(prefix="checkpoint-") as tmp:
                 _extract_zip(path, Path(tmp))
-                return _load_folder(Path(tmp), allow_missing_tokenizer)
+                return _load_folder(Path(tmp), allow_missing_tokenizer, device)
     except CheckpointError as err:
         raise CheckpointError(f"cannot load {path.name}: {err}") from None
     what = "is a file, not" if path.exists() else "does not exist; expected"
@@ -510,7 +514,7 @@ def import_zip(zip_path, dest_dir, *, allow_missing_tokenizer: bool = False) -> 
     dest.mkdir(parents=True, exist_ok=True)
     try:
         _extract_zip(zip_path, dest)
-        _load_folder(dest, allow_missing_tokenizer)
+        _load_folder(dest, allow_missing_tokenizer, "cpu")  # validation only
     except BaseException as err:
         for path in dest.iterdir():
             path.unlink()

@@ -11,6 +11,7 @@ import torch
 from tqdm import tqdm
 
 from . import api
+from . import device as devices
 from .checkpoint import save_checkpoint
 from .config import ModelConfig, TrainConfig
 from .history import MAX_PROBE_TOKENS, MAX_SNAPSHOTS, HistoryRecorder, save_history, snapshot_steps
@@ -157,8 +158,11 @@ def _generate(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m playground", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)  # options every command takes
+    common.add_argument("--device", default=None, metavar="|".join(devices.CHOICES),
+                        help=f"where to compute (default: ${devices.ENV}, else auto = cuda, then mps, then cpu)")
 
-    train = sub.add_parser("train", help="train a model and save a checkpoint folder")
+    train = sub.add_parser("train", help="train a model and save a checkpoint folder", parents=[common])
     train.add_argument("--corpus", default="stories", help="built-in corpus name (ignored with --text-file)")
     train.add_argument("--text-file", help="train on your own UTF-8 .txt file instead")
     train.add_argument("--size", type=int, default=None, help="approximate train text size in bytes")
@@ -188,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="checkpoint folder to write")
     train.set_defaults(run=_train)
 
-    tt = sub.add_parser("train-translate", help="train the English->Chinese encoder-decoder and save it")
+    tt = sub.add_parser("train-translate", help="train the English->Chinese encoder-decoder and save it",
+                        parents=[common])
     tt.add_argument("--pairs", type=int, default=40_000, help="training sentence pairs (corpora.story_pairs)")
     tt.add_argument("--layers", type=int, default=2, help="encoder layers (the decoder has as many)")
     tt.add_argument("--heads", type=int, default=4)
@@ -209,12 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     tt.add_argument("--out", required=True, help="checkpoint folder to write")
     tt.set_defaults(run=_train_translate)
 
-    inspect = sub.add_parser("inspect", help="tokenize a text and summarise the attention")
+    inspect = sub.add_parser("inspect", help="tokenize a text and summarise the attention", parents=[common])
     inspect.add_argument("--model", default=api.DEFAULT_MODEL, help="built-in name, folder or .zip")
     inspect.add_argument("text")
     inspect.set_defaults(run=_inspect)
 
-    gen = sub.add_parser("generate", help="continue a prompt")
+    gen = sub.add_parser("generate", help="continue a prompt", parents=[common])
     gen.add_argument("--model", default=api.DEFAULT_MODEL, help="built-in name, folder or .zip")
     gen.add_argument("--prompt", required=True)
     gen.add_argument("--max-new-tokens", type=int, default=80)
@@ -230,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        devices.use(args.device)  # None keeps $PLAYGROUND_DEVICE / auto
+        devices.resolve()  # a bad or absent device fails here, before any work
         return args.run(args)
     except ValueError as err:  # every expected failure is a ValueError with a clear message
         print(f"error: {err}", file=sys.stderr)

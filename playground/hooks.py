@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from .device import device_of
+
 if TYPE_CHECKING:  # pragma: no cover
     from .model import TinyGPT
 
@@ -86,6 +88,10 @@ class ActivationCache:
     def __len__(self) -> int:
         return len(self._store)
 
+    def to(self, device: torch.device | str) -> ActivationCache:
+        """The same activations on `device` (e.g. "cpu" before numpy or a figure reads them)."""
+        return ActivationCache({k: v.to(device) for k, v in self._store.items()}, self.n_layers)
+
     def _layer(self, layer: int) -> int:
         if not -self.n_layers <= layer < self.n_layers:
             raise IndexError(f"layer must be in 0..{self.n_layers - 1}, got {layer}")
@@ -145,8 +151,9 @@ def run_with_cache(
 ) -> tuple[torch.Tensor, ActivationCache]:
     """Run `model` on `ids` ((T,) or (B, T)) and capture activations.
 
-    Returns logits `(B, T, d_vocab)` (batch added if `ids` was 1-D) and the cache.
-    `names=None` captures every hook; otherwise only those listed (unknown names raise).
+    Returns logits `(B, T, d_vocab)` (batch added if `ids` was 1-D) and the cache, both on the
+    model's device (`cache.to("cpu")` for numpy). `names=None` captures every hook; otherwise
+    only those listed (unknown names raise).
     """
     points = model.hook_points
     if names is None:
@@ -156,7 +163,7 @@ def run_with_cache(
         unknown = [n for n in wanted if n not in points]
         if unknown:
             raise KeyError(f"unknown hook names {unknown}; see playground.hooks.hook_names()")
-    ids = torch.as_tensor(ids, dtype=torch.long)
+    ids = torch.as_tensor(ids, dtype=torch.long, device=device_of(model))
     if ids.dim() == 1:
         ids = ids.unsqueeze(0)
     store: dict[str, torch.Tensor] = {}

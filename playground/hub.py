@@ -40,6 +40,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import device as devices
 from .api import ModelBundle, PlaygroundError
 from .checkpoint import (
     MAX_CHECKPOINT_BYTES,
@@ -343,7 +344,7 @@ def load_files(files: HubFiles) -> ModelBundle:
     model = TinyGPT(cfg)
     model.load_state_dict(state)
     meta = {**meta, "source": "hub", "repo_id": files.repo_id, "revision": files.revision}
-    return ModelBundle(files.repo_id, model.eval(), tokenizer, meta, None)
+    return ModelBundle(files.repo_id, model.to(devices.resolve()).eval(), tokenizer, meta, None)
 
 
 # ----- the shared LRU ---------------------------------------------------------------------

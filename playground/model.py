@@ -39,18 +39,22 @@ class Conv1D(nn.Module):
 class KVCache:
     """Keys and values of tokens already seen, so each new token costs one position's work.
 
-    Preallocated per layer as `(B, H, n_ctx, d_head)`; `length` is the number of filled slots.
+    Allocated per layer as `(B, H, n_ctx, d_head)` on the first `append`, with the device and
+    dtype of the keys it receives — so it follows the model wherever it runs. `length` is the
+    number of filled slots.
     """
 
     def __init__(self, cfg: ModelConfig, batch: int = 1) -> None:
-        shape = (batch, cfg.n_heads, cfg.n_ctx, cfg.d_head)
-        self.k = [torch.zeros(shape) for _ in range(cfg.n_layers)]
-        self.v = [torch.zeros(shape) for _ in range(cfg.n_layers)]
+        self.shape = (batch, cfg.n_heads, cfg.n_ctx, cfg.d_head)
+        self.k: list[torch.Tensor | None] = [None] * cfg.n_layers
+        self.v: list[torch.Tensor | None] = [None] * cfg.n_layers
         self.length = 0
         self.n_ctx = cfg.n_ctx
 
     def append(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Store this step's k, v `(B, H, T, D)`; return all keys/values so far."""
+        if self.k[layer] is None:
+            self.k[layer], self.v[layer] = k.new_zeros(self.shape), v.new_zeros(self.shape)
         end = self.length + k.shape[2]
         self.k[layer][:, :, self.length:end] = k
         self.v[layer][:, :, self.length:end] = v
@@ -97,8 +101,8 @@ class Attention(nn.Module):
         """softmax(QKᵀ/√d + causal mask) V, step by step so each stage can be captured."""
         Tq, Tk = q.shape[2], k.shape[2]
         scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_head)  # (B, H, Tq, Tk)
-        query_pos = torch.arange(past, past + Tq).unsqueeze(1)  # (Tq, 1) absolute positions
-        future = torch.arange(Tk).unsqueeze(0) > query_pos  # (Tq, Tk) True = not visible
+        query_pos = torch.arange(past, past + Tq, device=q.device).unsqueeze(1)  # (Tq, 1) absolute positions
+        future = torch.arange(Tk, device=q.device).unsqueeze(0) > query_pos  # (Tq, Tk) True = not visible
         scores = self.hook_attn_scores(scores.masked_fill(future, float("-inf")))
         pattern = self.hook_pattern(scores.softmax(dim=-1))  # (B, H, Tq, Tk)
         if self.training and self.dropout:
@@ -112,7 +116,8 @@ class Attention(nn.Module):
             return F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
         if Tq == 1:  # one new token sees everything before it
             return F.scaled_dot_product_attention(q, k, v, dropout_p=p)
-        visible = torch.arange(Tk).unsqueeze(0) <= torch.arange(past, past + Tq).unsqueeze(1)
+        keys, queries = torch.arange(Tk, device=q.device), torch.arange(past, past + Tq, device=q.device)
+        visible = keys.unsqueeze(0) <= queries.unsqueeze(1)  # (Tq, Tk)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=visible, dropout_p=p)
 
 
@@ -231,3 +236,15 @@ class TinyGPT(nn.Module):
 
     def n_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+    def _apply(self, fn, recurse=True):
+        """Keep the output layer tied after `.to(...)`: a move that must make new Parameters
+        (to or from `meta`) would otherwise give lm_head its own copy of the embedding."""
+        super()._apply(fn, recurse)
+        self.lm_head.weight = self.transformer.wte.weight
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        """Where the weights live; inputs and caches made for this model go there too."""
+        return self.transformer.wte.weight.device

@@ -3,6 +3,9 @@
 `generate_steps` yields one `GenStep` per new token — the token, its probability and the
 distribution it was drawn from — so the UI can stream text and explain every choice.
 It uses the model's KV cache: each new token costs one position's work, not the whole context.
+The model runs on its own device; each step's distribution (one `(d_vocab,)` row) comes to the
+CPU, where the seeded draw happens — so a seed gives the same text on a CPU, a GPU or a Mac,
+and the reported probabilities are read there anyway.
 """
 
 from __future__ import annotations
@@ -68,21 +71,21 @@ def generate_steps(
     if not prompt_ids:
         raise PlaygroundError("generate.empty_prompt")
     model.eval()
-    gen = torch.Generator().manual_seed(cfg.seed if cfg.seed is not None else torch.seed() % 2**31)
+    gen = torch.Generator(device="cpu").manual_seed(cfg.seed if cfg.seed is not None else torch.seed() % 2**31)
     ids = list(prompt_ids)[-model.cfg.n_ctx:]
     cache, pending = KVCache(model.cfg), ids
     names = [f"blocks.{i}.attn.hook_pattern" for i in range(model.cfg.n_layers)]
     for index in range(cfg.max_new_tokens):
         if cache.length + len(pending) > model.cfg.n_ctx:  # slide: rebuild from recent tokens
             cache, pending = KVCache(model.cfg), _context_window(model, ids)
-        x = torch.tensor([pending])
+        x = torch.tensor([pending], device=model.device)  # (1, T)
         attention = None
         if with_attention:
             logits, act = run_with_cache(model, x, names=names, kv_cache=cache)
-            attention = torch.stack([act[n][0, :, -1] for n in names]).numpy()  # (L, H, Tk)
+            attention = torch.stack([act[n][0, :, -1] for n in names]).cpu().numpy()  # (L, H, Tk)
         else:
             logits = model(x, kv_cache=cache)
-        last = logits[0, -1]  # (d_vocab,)
+        last = logits[0, -1].float().cpu()  # (d_vocab,) the distribution is drawn on the CPU
         probs = filter_logits(last, cfg).softmax(-1)
         if cfg.greedy:
             token = int(torch.argmax(last))
@@ -105,12 +108,12 @@ def generate_steps(
 def generate_without_cache(model: TinyGPT, prompt_ids: list[int], cfg: SampleConfig) -> list[int]:
     """Reference decoder that recomputes the whole context every step (for tests and bench)."""
     model.eval()
-    gen = torch.Generator().manual_seed(cfg.seed if cfg.seed is not None else 0)
+    gen = torch.Generator(device="cpu").manual_seed(cfg.seed if cfg.seed is not None else 0)
     ids = list(prompt_ids)
     with torch.no_grad():
         for _ in range(cfg.max_new_tokens):
             window = ids[-model.cfg.n_ctx:]
-            last = model(torch.tensor([window]))[0, -1]
+            last = model(torch.tensor([window], device=model.device))[0, -1].float().cpu()
             probs = filter_logits(last, cfg).softmax(-1)
             token = int(torch.argmax(last)) if cfg.greedy else int(torch.multinomial(probs, 1, generator=gen))
             ids.append(token)

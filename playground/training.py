@@ -3,6 +3,8 @@
 `train_steps` yields after every completed optimiser step, so a caller can stop at any
 time (close the generator) and the model is consistent at its last completed step.
 AdamW with decay / no-decay groups, linear warmup then cosine decay, gradient clipping.
+Batches are drawn on the CPU (one seeded generator: the same windows on every device) and
+moved to the model's device; on CUDA the forward pass runs under bfloat16 autocast.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import device as devices
 from .config import ModelConfig, SampleConfig, TrainConfig
 from .errors import PlaygroundError, register
 from .hooks import run_with_cache
@@ -51,10 +54,16 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * progress))
 
 
-def init_model(cfg: ModelConfig, seed: int) -> TinyGPT:
-    """A freshly initialised model; the same seed gives the same weights."""
+def init_model(cfg: ModelConfig, seed: int, device: torch.device | str | None = None) -> TinyGPT:
+    """A freshly initialised model on `device` (default: the `PLAYGROUND_DEVICE` setting).
+
+    The weights are drawn on the CPU, then moved: the same seed gives the same weights on every
+    device."""
+    target = devices.resolve() if device is None else device
     torch.manual_seed(seed)
-    return TinyGPT(cfg)
+    with torch.device("cpu"):  # the CPU generator draws the weights, whatever the default device
+        model = TinyGPT(cfg)
+    return model.to(target)
 
 
 def make_optimizer(model: TinyGPT, cfg: TrainConfig) -> torch.optim.AdamW:
@@ -82,20 +91,23 @@ register(
 
 
 class BatchSampler:
-    """Random (B, T+1) windows of a 1-D token tensor; seeded, so runs repeat exactly."""
+    """Random (B, T+1) windows of a 1-D token tensor; seeded, so runs repeat exactly.
+
+    Drawn on the CPU whatever the model's device (the caller moves each batch), so a seed gives
+    the same windows everywhere."""
 
     def __init__(self, ids: torch.Tensor, n_ctx: int, batch_size: int, seed: int) -> None:
-        ids = torch.as_tensor(ids, dtype=torch.long).flatten()
+        ids = torch.as_tensor(ids, dtype=torch.long, device="cpu").flatten()
         self.block = min(n_ctx, len(ids) - 1)
         if self.block < 2:
             raise PlaygroundError("train.too_few_tokens", n=len(ids))
         self.ids = ids
         self.batch_size = batch_size
-        self.gen = torch.Generator().manual_seed(seed)
-        self.offsets = torch.arange(self.block + 1)  # (T+1,)
+        self.gen = torch.Generator(device="cpu").manual_seed(seed)
+        self.offsets = torch.arange(self.block + 1, device="cpu")  # (T+1,)
 
     def __next__(self) -> tuple[torch.Tensor, torch.Tensor]:
-        starts = torch.randint(len(self.ids) - self.block, (self.batch_size,), generator=self.gen)
+        starts = torch.randint(len(self.ids) - self.block, (self.batch_size,), generator=self.gen, device="cpu")
         windows = self.ids[starts.unsqueeze(1) + self.offsets]  # (B, T+1)
         return windows[:, :-1], windows[:, 1:]
 
@@ -109,7 +121,8 @@ def evaluate(model: TinyGPT, ids, batch_size: int = 16, n_batches: int = 4, seed
     was_training = model.training
     model.eval()
     sampler = BatchSampler(ids, model.cfg.n_ctx, batch_size, seed)
-    losses = [model.loss(x, y).item() for x, y in (next(sampler) for _ in range(n_batches))]
+    where = model.device
+    losses = [model.loss(x.to(where), y.to(where)).item() for x, y in (next(sampler) for _ in range(n_batches))]
     model.train(was_training)
     return sum(losses) / len(losses)
 
@@ -121,15 +134,17 @@ def probe_attention(model: TinyGPT, probe_ids: Sequence[int]) -> np.ndarray:
     names = [f"blocks.{i}.attn.hook_pattern" for i in range(model.cfg.n_layers)]
     _, cache = run_with_cache(model, list(probe_ids)[: model.cfg.n_ctx], names=names)
     model.train(was_training)
-    return cache.all_patterns().numpy().astype(np.float32)
+    return cache.all_patterns().cpu().numpy().astype(np.float32)
 
 
 def optimizer_step(model: TinyGPT, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
                    grad_clip: float) -> tuple[torch.Tensor, torch.Tensor]:
     """One update on batch `x` -> targets `y` (B, T): forward, cross-entropy, backward, clip,
-    AdamW. Returns (loss, gradient norm before clipping). bench/step_budget.py times this."""
-    logits = model(x)  # (B, T, d_vocab)
-    loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), y.reshape(-1))
+    AdamW. Returns (loss, gradient norm before clipping). bench/step_budget.py times this.
+    `x`, `y` are on the model's device; on CUDA the forward pass runs in bfloat16 autocast."""
+    with devices.autocast(x.device):
+        logits = model(x)  # (B, T, d_vocab)
+        loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), y.reshape(-1))  # float32 under autocast
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip, foreach=True)
@@ -173,7 +188,7 @@ def train_steps(
         lr = lr_at(step, train_cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        x, y = next(batches)  # (B, T) each
+        x, y = (t.to(model.device, non_blocking=True) for t in next(batches))  # (B, T) each
         loss, grad_norm = optimizer_step(model, optimizer, x, y, train_cfg.grad_clip)
         train_time += time.perf_counter() - t0
         tokens_done += x.numel()

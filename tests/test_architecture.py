@@ -20,9 +20,9 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("name", ["model.py", "hooks.py", "kernels.py"])
+@pytest.mark.parametrize("name", ["model.py", "hooks.py", "kernels.py", "device.py"])
 def test_model_and_hooks_import_only_torch_and_the_standard_library(name):
-    allowed_local = {".config", ".hooks", ".model", ".kernels"}
+    allowed_local = {".config", ".hooks", ".model", ".kernels", ".device"}
     for module in _imports(PKG / name):
         if module.startswith("."):
             assert module in allowed_local, f"{name} imports {module}"

@@ -1,0 +1,98 @@
+"""Which device the playground computes on: one setting, `PLAYGROUND_DEVICE` (CLI `--device`).
+
+`auto` (the default) takes CUDA if PyTorch sees a GPU, else Apple's MPS, else the CPU; `cpu`,
+`cuda` and `mps` ask for one. Code never picks a device itself: a model is put on `resolve()`
+once (when loaded or created) and every tensor made later follows the model (`device_of`), so
+the same code runs on a laptop CPU, a GPU Space or a Mac. Only torch and the standard library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import torch
+
+ENV = "PLAYGROUND_DEVICE"
+CHOICES = ("auto", "cpu", "cuda", "mps")
+
+_chosen: str | None = None  # set by `use` (the CLI's --device); wins over the environment
+
+
+class DeviceError(ValueError):
+    """The device setting names no device, or one this machine does not have."""
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def check(name: str) -> str:
+    """`name` lower-cased if it is one of CHOICES; a DeviceError listing them otherwise."""
+    value = str(name).strip().lower()
+    if value not in CHOICES:
+        allowed = ", ".join(CHOICES)
+        raise DeviceError(
+            f"{ENV} / --device must be one of {allowed}, got {name!r} "
+            f"({ENV} / --device 只能是 {allowed} 之一，收到 {name!r})"
+        )
+    return value
+
+
+def use(name: str | None) -> None:
+    """Make `name` the setting for this process (None: back to the environment / auto)."""
+    global _chosen
+    _chosen = None if name is None else check(name)
+
+
+def setting() -> str:
+    """The setting in force: `use(...)`, else $PLAYGROUND_DEVICE, else 'auto' (validated)."""
+    return _chosen or check(os.environ.get(ENV) or "auto")
+
+
+def resolve(name: str | None = None) -> torch.device:
+    """The device `name` (default: `setting()`) means on this machine.
+
+    auto: cuda, then mps, then cpu. Asking for cuda/mps on a machine without it is an error,
+    not a silent CPU run, so a GPU job never crawls unnoticed."""
+    value = check(name) if name is not None else setting()
+    if value == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps") if _mps_available() else torch.device("cpu")
+    if value == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(
+            "device 'cuda' was asked for but PyTorch sees no CUDA GPU here; use auto or cpu "
+            "(要求使用 cuda，但 PyTorch 在这台机器上找不到 CUDA GPU；请用 auto 或 cpu)"
+        )
+    if value == "mps" and not _mps_available():
+        raise DeviceError(
+            "device 'mps' was asked for but Apple's MPS backend is not available here; use auto or cpu "
+            "(要求使用 mps，但这台机器没有 Apple MPS；请用 auto 或 cpu)"
+        )
+    return torch.device(value)
+
+
+def device_of(module: torch.nn.Module) -> torch.device:
+    """Where a module's parameters live (the CPU for a module without any)."""
+    for p in module.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+def autocast(device: torch.device | str):
+    """bfloat16 autocast on CUDA (tensor cores, half the activation memory; weights, optimizer
+    state and the loss stay float32); a no-op elsewhere, where bf16 is slower or unsupported."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def describe(device: torch.device | str | None = None) -> str:
+    """'cuda (NVIDIA H200)', 'mps', 'cpu' — for logs, cards and benchmark reports."""
+    device = torch.device(device) if device is not None else resolve()
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return device.type
