@@ -17,6 +17,8 @@ from pathlib import Path
 
 from playground import story_grammar
 
+from .errors import PlaygroundError, RangeError, check_choice, check_range, register
+
 MAX_USER_TEXT_BYTES = 5_000_000
 MIN_USER_TEXT_CHARS = 200  # less than this is too little to learn anything from
 MAX_CORPUS_BYTES = 20_000_000  # generating more would stall a small shared server
@@ -24,8 +26,67 @@ MAX_TASK_LEN = 256
 VAL_FRACTION = 0.1
 
 
-class CorpusError(ValueError):
+class CorpusError(PlaygroundError):
     """Bad corpus request or unusable user text; the message says what is allowed."""
+
+
+class CorpusRangeError(RangeError, CorpusError):
+    """A corpus size, seed or length outside its range."""
+
+
+register(
+    {
+        "corpus.name": ("corpus", "语料"),
+        "corpus.task": ("task", "任务"),
+        "corpus.story_language": ("story language", "故事语言"),
+        "corpus.seed": ("seed", "种子 seed"),
+        "corpus.size": ("size", "大小 size"),
+        "corpus.n_bytes": ("n_bytes", "字节数 n_bytes"),
+        "corpus.n": ("n", "行数 n"),
+        "corpus.min_len": ("min_len", "最短长度 min_len"),
+        "corpus.max_len": ("max_len", "最长长度 max_len"),
+        "corpus.val_fraction": ("val_fraction", "验证集比例 val_fraction"),
+        "corpus.length_options": (
+            "unknown length option(s) {options}; use min_len and max_len",
+            "未知的长度选项 {options}；请使用 min_len 和 max_len",
+        ),
+        "corpus.not_text": ("expected text (str) or bytes, got {type}", "需要文本（str）或字节（bytes），收到 {type}"),
+        "corpus.empty": (
+            "The text is empty (or only whitespace); paste or upload at least {min_chars} characters of text.",
+            "文本是空的（或只有空白）；请粘贴或上传至少 {min_chars} 个字符的文本。",
+        ),
+        "corpus.too_short": (
+            "The text is too short: {n} characters; training needs at least {min_chars} characters.",
+            "文本太短：{n} 个字符；训练至少需要 {min_chars} 个字符。",
+        ),
+        "corpus.not_txt": (
+            "Only plain-text .txt files are allowed, got '{name}'",
+            "只允许纯文本 .txt 文件，收到 '{name}'",
+        ),
+        "corpus.no_file": ("No such file: '{name}'", "没有这个文件：'{name}'"),
+        "corpus.too_large": (
+            "The text is too large: {n} bytes; the limit is {limit} bytes (5 MB).",
+            "文本太大：{n} 字节；上限是 {limit} 字节（5 MB）。",
+        ),
+        "corpus.binary": (
+            "This looks like a binary file (it contains NUL bytes), not text; only UTF-8 plain text (.txt) is allowed.",
+            "这看起来是一个二进制文件（含有 NUL 字节），不是文本；只允许 UTF-8 纯文本（.txt）。",
+        ),
+        "corpus.not_utf8": (
+            "The text is not valid UTF-8 (byte {byte} at position {position}); save it as UTF-8 plain text and "
+            "try again.",
+            "文本不是有效的 UTF-8（位置 {position} 的字节 {byte}）；请另存为 UTF-8 纯文本后再试。",
+        ),
+        "corpus.too_short_to_split": (
+            "The text is too short to split into train and val parts",
+            "文本太短，无法分成训练和验证两部分",
+        ),
+        "corpus.blank_part": (
+            "The text must have some non-space text in both train and val parts",
+            "训练和验证两部分都必须含有非空白的文本",
+        ),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -64,8 +125,7 @@ DESCRIPTIONS = {
 # --- generated corpora ----------------------------------------------------------------------
 def load_corpus(name: str, seed: int = 0, size: int | None = None) -> Corpus:
     """A built-in corpus; `size` is the approximate train size in UTF-8 bytes, val is 10%."""
-    if name not in CORPUS_NAMES:
-        raise CorpusError(f"Unknown corpus {name!r}; choose one of: {', '.join(CORPUS_NAMES)}")
+    check_choice("corpus.name", name, CORPUS_NAMES, error=CorpusError)
     _check_int("seed", seed, 0, 2**63 - 1)
     if size is None:
         size = DEFAULT_SIZES.get(name, DEFAULT_TASK_SIZE)
@@ -82,8 +142,7 @@ def load_corpus(name: str, seed: int = 0, size: int | None = None) -> Corpus:
 
 def stories(lang: str, n_bytes: int, seed: int) -> str:
     """At least n_bytes of stories separated by blank lines; "both" keeps the languages even."""
-    if lang not in ("en", "zh", "both"):
-        raise CorpusError(f"Story language must be 'en', 'zh' or 'both', got {lang!r}")
+    check_choice("corpus.story_language", lang, ("en", "zh", "both"), error=CorpusError)
     _check_int("n_bytes", n_bytes, 1, MAX_CORPUS_BYTES)
     rng = random.Random(seed)
     langs = ("en", "zh") if lang == "both" else (lang,)
@@ -124,12 +183,11 @@ def _task_text(task: str, n_bytes: int, seed: int) -> str:
 
 def _task_maker(task: str, seed: int, **lengths: int):
     """A function returning the next line, e.g. "40183=38104\\n", from a seeded stream."""
-    if task not in _TASKS:
-        raise CorpusError(f"Unknown task {task!r}; choose one of: {', '.join(TASKS)}")
+    check_choice("corpus.task", task, TASKS, error=CorpusError)
     alphabet, sep, answer, (lo, hi) = _TASKS[task]
     unknown = set(lengths) - {"min_len", "max_len"}
     if unknown:
-        raise CorpusError(f"Unknown length option(s) {sorted(unknown)}; use min_len and max_len")
+        raise CorpusError("corpus.length_options", options=", ".join(sorted(unknown)))
     lo, hi = lengths.get("min_len", lo), lengths.get("max_len", hi)
     _check_int("min_len", lo, 1, MAX_TASK_LEN)
     _check_int("max_len", hi, lo, MAX_TASK_LEN)
@@ -184,8 +242,7 @@ def _derive_seed(seed: int, stream: str) -> int:
 
 
 def _check_int(name: str, value: object, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise CorpusError(f"{name} must be a whole number from {lo:,} to {hi:,}, got {value!r}")
+    check_range(f"corpus.{name}", value, lo, hi, whole=True, error=CorpusRangeError)
 
 
 # --- user text ------------------------------------------------------------------------------
@@ -194,20 +251,15 @@ def user_corpus(data: str | bytes, name: str = "my text", val_fraction: float = 
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogatepass")  # one path: lone surrogates fail decoding
     if not isinstance(data, (bytes, bytearray)):
-        raise CorpusError(f"Expected text (str) or bytes, got {type(data).__name__}")
+        raise CorpusError("corpus.not_text", type=type(data).__name__)
     _check_size(len(data))
     text = _decode(bytes(data))
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip() + "\n"
     n_chars = len(text) - 1
     if n_chars == 0:
-        raise CorpusError(
-            f"The text is empty (or only whitespace); paste or upload at least "
-            f"{MIN_USER_TEXT_CHARS} characters of text."
-        )
+        raise CorpusError("corpus.empty", min_chars=MIN_USER_TEXT_CHARS)
     if n_chars < MIN_USER_TEXT_CHARS:
-        raise CorpusError(
-            f"The text is too short: {n_chars} characters; training needs at least {MIN_USER_TEXT_CHARS} characters."
-        )
+        raise CorpusError("corpus.too_short", n=n_chars, min_chars=MIN_USER_TEXT_CHARS)
     train, val = split_train_val(text, val_fraction)
     return Corpus(name, train, val, f"Your text '{name}': {len(text):,} characters")
 
@@ -216,9 +268,9 @@ def read_text_file(path: str | Path) -> str:
     """A .txt file as text: size is checked before reading, then decoded as UTF-8."""
     path = Path(path)
     if path.suffix.lower() != ".txt":
-        raise CorpusError(f"Only plain-text .txt files are allowed, got '{path.name}'")
+        raise CorpusError("corpus.not_txt", name=path.name)
     if not path.is_file():
-        raise CorpusError(f"No such file: '{path.name}'")
+        raise CorpusError("corpus.no_file", name=path.name)
     _check_size(path.stat().st_size)
     with path.open("rb") as f:
         data = f.read(MAX_USER_TEXT_BYTES + 1)  # the file may have grown since stat()
@@ -228,38 +280,26 @@ def read_text_file(path: str | Path) -> str:
 
 def _check_size(n_bytes: int) -> None:
     if n_bytes > MAX_USER_TEXT_BYTES:
-        raise CorpusError(
-            f"The text is too large: {n_bytes:,} bytes; the limit is {MAX_USER_TEXT_BYTES:,} bytes (5 MB)."
-        )
+        raise CorpusError("corpus.too_large", n=n_bytes, limit=MAX_USER_TEXT_BYTES)
 
 
 def _decode(data: bytes) -> str:
     """UTF-8 (a leading BOM is dropped); NUL bytes or invalid UTF-8 are refused."""
     if b"\x00" in data:
-        raise CorpusError(
-            "This looks like a binary file (it contains NUL bytes), not text; only UTF-8 plain text (.txt) is allowed."
-        )
+        raise CorpusError("corpus.binary")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise CorpusError(
-            f"The text is not valid UTF-8 (byte 0x{data[e.start]:02x} at position {e.start}); "
-            "save it as UTF-8 plain text and try again."
-        ) from None
+        raise CorpusError("corpus.not_utf8", byte=f"0x{data[e.start]:02x}", position=e.start) from None
 
 
 # --- split ----------------------------------------------------------------------------------
 def split_train_val(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
     """(train, val) cut near len*(1-val_fraction), at a story, line or word boundary if one
     is close; both parts are non-empty."""
-    if (
-        isinstance(val_fraction, bool)
-        or not isinstance(val_fraction, (int, float))
-        or not (0.01 <= val_fraction <= 0.5)
-    ):
-        raise CorpusError(f"val_fraction must be between 0.01 and 0.5, got {val_fraction!r}")
+    check_range("corpus.val_fraction", val_fraction, 0.01, 0.5, error=CorpusRangeError)
     if len(text.strip()) < 2:
-        raise CorpusError("The text is too short to split into train and val parts")
+        raise CorpusError("corpus.too_short_to_split")
     cut = round(len(text) * (1 - val_fraction))
     window = max(1, round(len(text) * val_fraction / 2))
     for sep in ("\n\n", "\n", " "):
@@ -270,7 +310,7 @@ def split_train_val(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
     cut = min(max(cut, 1), len(text) - 1)
     train, val = text[:cut], text[cut:]
     if not train.strip() or not val.strip():
-        raise CorpusError("The text must have some non-space text in both train and val parts")
+        raise CorpusError("corpus.blank_part")
     return train, val
 
 

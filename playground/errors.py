@@ -56,8 +56,8 @@ def render(key: str, lang: str, params: dict[str, Any]) -> str:
     template = texts.get(lang) or texts["en"]
     values = {}
     for name, value in params.items():
-        # A parameter that is itself a key (a field name) is shown by its label.
-        if isinstance(value, str) and value in MESSAGES:
+        # The `field` parameter is a key whose text is the field's label, in `lang` too.
+        if name == "field" and value in MESSAGES:
             values[name] = MESSAGES[value].get(lang) or MESSAGES[value]["en"]
         else:
             values[name] = _format_value(value)
@@ -140,8 +140,8 @@ register(
             "{field}必须是不小于 {low} 的数（收到 {got}）",
         ),
         "choice.one_of": (
-            "{field} must be one of {choices} (got {got})",
-            "{field}必须是 {choices} 之一（收到 {got}）",
+            "unknown {field} {got}; choose one of: {choices}",
+            "未知的{field} {got}；请从 {choices} 中选择",
         ),
     }
 )

@@ -27,6 +27,8 @@ from tokenizers import Regex, decoders, models, pre_tokenizers, trainers
 
 from playground.config import MODEL_LIMITS
 
+from .errors import PlaygroundError, RangeError, check_choice, check_range, register
+
 KINDS = ("char", "word", "bpe")
 
 # The model's embedding table bounds the vocabulary (ModelConfig.d_vocab).
@@ -41,8 +43,97 @@ WORD_PATTERN = r"\p{Han}|[^\W\p{Han}]+|[^\w\s]"
 CHUNK_CHARS = 1 << 16
 
 
-class TokenizerError(ValueError):
+class TokenizerError(PlaygroundError):
     """Bad tokenizer input or file; the message says what is wrong and what is allowed."""
+
+
+class TokenizerRangeError(RangeError, TokenizerError):
+    """A vocabulary size, id or count outside its range."""
+
+
+register(
+    {
+        "text.the_text": ("the text", "文本"),
+        "text.the_prompt": ("the prompt", "提示"),
+        "tokenizer.kind": ("tokenizer kind", "分词器类型"),
+        "tokenizer.vocab_size": ("vocab_size", "词表大小 vocab_size"),
+        "tokenizer.vocab_size_bpe": (
+            "vocab_size of a byte-level BPE (256 byte tokens + at least one merge)",
+            "字节级 BPE 的词表大小 vocab_size（256 个字节词元 + 至少一次合并）",
+        ),
+        "tokenizer.token_id": ("token id", "词元 id"),
+        "tokenizer.n_merges": ("n", "合并数 n"),
+        "text.not_text": ("{field} must be text (str), got {type}", "{field}必须是文本（str），收到的是 {type}"),
+        "text.lone_surrogate": (
+            "{field} contains a lone surrogate (U+{codepoint} at position {position}), which is not valid "
+            "Unicode text; remove it",
+            "{field}含有无效的 Unicode 字符：位置 {position} 的孤立代理项 U+{codepoint}；请删除它",
+        ),
+        "tokenizer.char_vocab_too_small": (
+            "the training text has {n} distinct characters; a char tokenizer needs vocab_size >= {compact} "
+            "(alphabet + [UNK]), or >= {full} to spell unseen characters as bytes; got {got}",
+            "训练文本有 {n} 个不同的字符；字符分词器的词表大小 vocab_size 至少要 {compact}（字母表 + [UNK]），"
+            "或至少 {full} 才能把没见过的字符拼成字节；收到 {got}",
+        ),
+        "tokenizer.bpe_missing_bytes": (
+            "byte-level BPE tokenizer.json lacks {n} of the 256 byte tokens (e.g. {example}), so some text could "
+            "not be encoded",
+            "字节级 BPE 的 tokenizer.json 缺少 256 个字节词元中的 {n} 个（例如 {example}），有些文本将无法编码",
+        ),
+        "tokenizer.char_needs_unk": (
+            "char tokenizer.json without byte tokens must define an unk_token in its vocab",
+            "没有字节词元的字符分词器 tokenizer.json 必须在词表中定义 unk_token",
+        ),
+        "tokenizer.sentencepiece": (
+            "tokenizer.json is a BPE with byte fallback and merges (SentencePiece style); supported are char, "
+            "word (WordLevel) and bpe (byte-level BPE as GPT-2)",
+            "tokenizer.json 是带字节回退和合并规则的 BPE（SentencePiece 风格）；支持的是 char、"
+            "word（WordLevel）和 bpe（GPT-2 那样的字节级 BPE）",
+        ),
+        "tokenizer.char_missing_bytes": (
+            "char tokenizer.json lacks {n} of the 256 byte tokens (e.g. {example}), so unseen characters could "
+            "not be encoded",
+            "字符分词器 tokenizer.json 缺少 256 个字节词元中的 {n} 个（例如 {example}），没见过的字符将无法编码",
+        ),
+        "tokenizer.unsupported": (
+            "unsupported tokenizer.json (model {model}, pre-tokenizer {pre}); supported are char (BPE without "
+            "merges, byte_fallback, no pre-tokenizer), word (WordLevel) and bpe (BPE with a ByteLevel "
+            "pre-tokenizer, as GPT-2)",
+            "不支持的 tokenizer.json（模型 {model}，预分词器 {pre}）；支持的是 char（没有合并规则、带 byte_fallback、"
+            "没有预分词器的 BPE）、word（WordLevel）和 bpe（带 ByteLevel 预分词器的 BPE，如 GPT-2）",
+        ),
+        "tokenizer.empty_training_text": (
+            "training text is empty; give some text with words in it",
+            "训练文本是空的；请给出含有词语的文本",
+        ),
+        "tokenizer.not_json": (
+            "tokenizer.json is not valid JSON: {detail}",
+            "tokenizer.json 不是有效的 JSON：{detail}",
+        ),
+        "tokenizer.not_tokenizer_json": (
+            "not a tokenizer.json: expected a JSON object with a 'model' entry (the Hugging Face tokenizers format)",
+            "不是 tokenizer.json：需要一个含有 'model' 项的 JSON 对象（Hugging Face tokenizers 格式）",
+        ),
+        "tokenizer.invalid": ("invalid tokenizer.json: {detail}", "无效的 tokenizer.json：{detail}"),
+        "tokenizer.unreadable": ("cannot read tokenizer file {path}: {detail}", "无法读取分词器文件 {path}：{detail}"),
+        "tokenizer.vocab_json_shape": (
+            "vocab.json must be a JSON object mapping token strings to integer ids",
+            "vocab.json 必须是一个把词元字符串映射到整数 id 的 JSON 对象",
+        ),
+        "tokenizer.vocab_json_ids": (
+            "vocab.json must give every token a different id >= 0",
+            "vocab.json 必须给每个词元一个不同的、不小于 0 的 id",
+        ),
+        "tokenizer.not_bpe": (
+            "vocab.json and merges.txt do not form a BPE: {detail}",
+            "vocab.json 和 merges.txt 不能组成一个 BPE：{detail}",
+        ),
+        "tokenizer.not_ids": (
+            "decode expects a flat sequence of integer token ids",
+            "decode 需要一个扁平的整数词元 id 序列",
+        ),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -138,33 +229,29 @@ def _chunks(text: str, size: int) -> list[str]:
     return pieces
 
 
-def _check_encodable(text: object, what: str = "the text") -> None:
+def _check_encodable(text: object, field: str = "text.the_text") -> None:
     """A TokenizerError unless `text` is a str that is valid Unicode (a lone surrogate such as
-    "\\ud800" has no UTF-8 form: the tokenizer would fail with a TypeError)."""
+    "\\ud800" has no UTF-8 form: the tokenizer would fail with a TypeError). `field` is the
+    key of what the text is called ("the text", "the prompt")."""
     if not isinstance(text, str):
-        raise TokenizerError(f"{what} must be text (str), got {type(text).__name__}")
+        raise TokenizerError("text.not_text", field=field, type=type(text).__name__)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as err:
         raise TokenizerError(
-            f"{what} contains a lone surrogate (U+{ord(text[err.start]):04X} at position {err.start}), "
-            "which is not valid Unicode text; remove it"
+            "text.lone_surrogate", field=field, codepoint=f"{ord(text[err.start]):04X}", position=err.start
         ) from None
 
 
 def _check_kind(kind: object) -> None:
-    if kind not in KINDS:
-        raise TokenizerError(f"tokenizer kind must be one of {', '.join(KINDS)}; got {kind!r}")
+    check_choice("tokenizer.kind", kind, KINDS, error=TokenizerError)
 
 
-def _check_vocab_size(kind: str, vocab_size: object) -> None:
-    lo, hi = (BPE_MIN_VOCAB if kind == "bpe" else VOCAB_LIMITS[0]), VOCAB_LIMITS[1]
-    why = " (256 byte tokens + at least one merge)" if kind == "bpe" else ""
-    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or not lo <= vocab_size <= hi:
-        raise TokenizerError(
-            f"vocab_size for a {kind} tokenizer must be a whole number from {lo}{why} "
-            f"to {hi}; got {vocab_size!r}"
-        )
+def _check_vocab_size(kind: str, vocab_size: object) -> int:
+    field, low = (
+        ("tokenizer.vocab_size_bpe", BPE_MIN_VOCAB) if kind == "bpe" else ("tokenizer.vocab_size", VOCAB_LIMITS[0])
+    )
+    return check_range(field, vocab_size, low, VOCAB_LIMITS[1], whole=True, error=TokenizerRangeError)
 
 
 def _train_char(text: str, vocab_size: int) -> tokenizers.Tokenizer:
@@ -182,9 +269,11 @@ def _train_char(text: str, vocab_size: int) -> tokenizers.Tokenizer:
         return hf
     if len(alphabet) + 1 > vocab_size:
         raise TokenizerError(
-            f"the training text has {len(alphabet)} distinct characters; a char tokenizer needs "
-            f"vocab_size >= {len(alphabet) + 1} (alphabet + [UNK]), or >= {len(alphabet) + 256} "
-            f"to spell unseen characters as bytes; got {vocab_size}"
+            "tokenizer.char_vocab_too_small",
+            n=len(alphabet),
+            compact=len(alphabet) + 1,
+            full=len(alphabet) + 256,
+            got=vocab_size,
         )
     vocab = {tok: i for i, tok in enumerate([*alphabet, UNK])}
     hf = tokenizers.Tokenizer(models.BPE(vocab, [], unk_token=UNK, byte_fallback=False))
@@ -228,33 +317,20 @@ def _detect_kind(spec: dict) -> str:
     if model_type == "BPE" and pre_type == "ByteLevel":
         missing = [c for c in _BYTE_LEVEL_CHARS if c not in vocab]
         if missing:
-            raise TokenizerError(
-                f"byte-level BPE tokenizer.json lacks {len(missing)} of the 256 byte tokens "
-                f"(e.g. {missing[0]!r}), so some text could not be encoded"
-            )
+            raise TokenizerError("tokenizer.bpe_missing_bytes", n=len(missing), example=repr(missing[0]))
         return "bpe"
     if model_type == "BPE" and pre_type is None and not model.get("byte_fallback") and not model.get("merges"):
         if model.get("unk_token") not in vocab:
-            raise TokenizerError("char tokenizer.json without byte tokens must define an unk_token in its vocab")
+            raise TokenizerError("tokenizer.char_needs_unk")
         return "char"
     if model_type == "BPE" and pre_type is None and model.get("byte_fallback"):
         if model.get("merges"):
-            raise TokenizerError(
-                "tokenizer.json is a BPE with byte fallback and merges (SentencePiece style); "
-                "supported are char, word (WordLevel) and bpe (byte-level BPE as GPT-2)"
-            )
+            raise TokenizerError("tokenizer.sentencepiece")
         missing = [t for t in _BYTE_TOKENS if t not in vocab]
         if missing:
-            raise TokenizerError(
-                f"char tokenizer.json lacks {len(missing)} of the 256 byte tokens "
-                f"(e.g. {missing[0]}), so unseen characters could not be encoded"
-            )
+            raise TokenizerError("tokenizer.char_missing_bytes", n=len(missing), example=missing[0])
         return "char"
-    raise TokenizerError(
-        f"unsupported tokenizer.json (model {model_type}, pre-tokenizer {pre_type}); "
-        "supported are char (BPE without merges, byte_fallback, no pre-tokenizer), "
-        "word (WordLevel) and bpe (BPE with a ByteLevel pre-tokenizer, as GPT-2)"
-    )
+    raise TokenizerError("tokenizer.unsupported", model=str(model_type), pre=str(pre_type))
 
 
 class Tokenizer:
@@ -298,9 +374,9 @@ class Tokenizer:
         distinct character of `text` plus the 256 byte tokens.
         """
         _check_kind(kind)
-        _check_vocab_size(kind, vocab_size)
+        vocab_size = _check_vocab_size(kind, vocab_size)
         if not isinstance(text, str) or not text.strip():
-            raise TokenizerError("training text is empty; give some text with words in it")
+            raise TokenizerError("tokenizer.empty_training_text")
         return cls(_TRAINERS[kind](text, vocab_size))
 
     @classmethod
@@ -308,16 +384,13 @@ class Tokenizer:
         try:
             spec = json.loads(json_str)
         except (json.JSONDecodeError, TypeError) as err:
-            raise TokenizerError(f"tokenizer.json is not valid JSON: {err}") from None
+            raise TokenizerError("tokenizer.not_json", detail=str(err)) from None
         if not isinstance(spec, dict) or not isinstance(spec.get("model"), dict):
-            raise TokenizerError(
-                "not a tokenizer.json: expected a JSON object with a 'model' entry "
-                "(the Hugging Face tokenizers format)"
-            )
+            raise TokenizerError("tokenizer.not_tokenizer_json")
         try:
             hf = tokenizers.Tokenizer.from_str(json_str)
         except Exception as err:  # the Rust parser raises plain Exception
-            raise TokenizerError(f"invalid tokenizer.json: {err}") from None
+            raise TokenizerError("tokenizer.invalid", detail=str(err)) from None
         return cls(hf)
 
     @classmethod
@@ -329,7 +402,7 @@ class Tokenizer:
         try:
             json_str = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
-            raise TokenizerError(f"cannot read tokenizer file {path}: {err}") from None
+            raise TokenizerError("tokenizer.unreadable", path=str(path), detail=str(err)) from None
         return cls.from_str(json_str)
 
     @classmethod
@@ -341,13 +414,13 @@ class Tokenizer:
         if not isinstance(vocab, dict) or not all(
             isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in vocab.items()
         ):
-            raise TokenizerError("vocab.json must be a JSON object mapping token strings to integer ids")
+            raise TokenizerError("tokenizer.vocab_json_shape")
         if len(set(vocab.values())) != len(vocab) or min(vocab.values(), default=0) < 0:
-            raise TokenizerError("vocab.json must give every token a different id >= 0")
+            raise TokenizerError("tokenizer.vocab_json_ids")
         try:
             hf = tokenizers.Tokenizer(models.BPE(vocab, [tuple(m) for m in merges]))
         except Exception as err:  # the Rust side raises plain Exception (e.g. a merge of unknown tokens)
-            raise TokenizerError(f"vocab.json and merges.txt do not form a BPE: {err}") from None
+            raise TokenizerError("tokenizer.not_bpe", detail=str(err)) from None
         hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         hf.decoder = decoders.ByteLevel()
         if "<|endoftext|>" in vocab:
@@ -367,10 +440,7 @@ class Tokenizer:
         return self.hf.get_vocab_size(with_added_tokens=True)
 
     def _check_id(self, token_id: int) -> None:
-        if not 0 <= token_id < self.vocab_size:
-            raise TokenizerError(
-                f"token id {token_id} is out of range; ids go from 0 to {self.vocab_size - 1}"
-            )
+        check_range("tokenizer.token_id", token_id, 0, self.vocab_size - 1, whole=True, error=TokenizerRangeError)
 
     def token_bytes(self, token_id: int) -> bytes:
         """The UTF-8 bytes a vocabulary entry stands for ("[UNK]" for the word kind's unknown)."""
@@ -408,8 +478,8 @@ class Tokenizer:
         shown like `token_display`. Char and word tokenizers have none."""
         if self.kind != "bpe":
             return []
-        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
-            raise TokenizerError(f"n must be a whole number >= 0 or None; got {n!r}")
+        if n is not None:
+            n = check_range("tokenizer.n_merges", n, 0, None, whole=True, error=TokenizerRangeError)
         pairs = self._merge_pairs[:n]
         return [tuple(readable(bytes(_BYTE_OF_CHAR[c] for c in side)) for side in p) for p in pairs]
 
@@ -448,7 +518,7 @@ class Tokenizer:
         try:
             ids = [operator.index(i) for i in ids]
         except TypeError:
-            raise TokenizerError("decode expects a flat sequence of integer token ids") from None
+            raise TokenizerError("tokenizer.not_ids") from None
         if ids:
             self._check_id(min(ids))
             self._check_id(max(ids))

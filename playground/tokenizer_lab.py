@@ -18,7 +18,8 @@ import time
 from dataclasses import dataclass
 
 from .corpora import CORPUS_NAMES, load_corpus
-from .tokenizer import BPE_MIN_VOCAB, KINDS, Encoding, Tokenizer, TokenizerError
+from .errors import check_choice, check_range
+from .tokenizer import BPE_MIN_VOCAB, KINDS, Encoding, Tokenizer, TokenizerError, TokenizerRangeError
 
 LAB_CORPUS_BYTES = 200_000  # big enough to learn from, small enough to train in well under 1 s
 REFERENCE_CORPUS = "stories"
@@ -56,8 +57,7 @@ def stats(text: str, encoding: Encoding) -> TextStats:
 
 
 def _check_corpus(corpus: object) -> None:
-    if corpus not in CORPUS_NAMES:
-        raise TokenizerError(f"unknown corpus {corpus!r}; choose one of: {', '.join(CORPUS_NAMES)}")
+    check_choice("corpus.name", corpus, CORPUS_NAMES, error=TokenizerError)
 
 
 @functools.lru_cache(maxsize=4)
@@ -75,16 +75,10 @@ def reference_tokenizers(corpus: str = REFERENCE_CORPUS) -> dict[str, Tokenizer]
 
 
 def _check_lab_vocab(vocab_size: object) -> int:
-    if isinstance(vocab_size, float) and vocab_size.is_integer():
-        vocab_size = int(vocab_size)  # sliders send floats
-    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or not (
-        BPE_MIN_VOCAB <= vocab_size <= BPE_MAX_VOCAB
-    ):
-        raise TokenizerError(
-            f"vocabulary size must be a whole number from {BPE_MIN_VOCAB} (256 byte tokens + one merge) "
-            f"to {BPE_MAX_VOCAB}; got {vocab_size!r}"
-        )
-    return vocab_size
+    # sliders send floats: 300.0 is accepted as 300
+    return check_range(
+        "tokenizer.vocab_size_bpe", vocab_size, BPE_MIN_VOCAB, BPE_MAX_VOCAB, whole=True, error=TokenizerRangeError
+    )
 
 
 def train_bpe(corpus: str, vocab_size: int) -> Tokenizer:

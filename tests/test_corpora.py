@@ -121,7 +121,7 @@ def test_both_languages_alternate_story_by_story_with_even_sizes():
 
 
 def test_unknown_story_language_is_refused():
-    with pytest.raises(CorpusError, match="'en', 'zh' or 'both'"):
+    with pytest.raises(CorpusError, match="choose one of: en, zh, both"):
         stories("fr", 1000, 0)
 
 

@@ -280,13 +280,13 @@ def test_char_and_word_have_no_merges(toks):
 @pytest.mark.parametrize(
     ("kind", "text", "vocab_size", "message"),
     [
-        ("chars", TRAIN_TEXT, 300, r"kind must be one of char, word, bpe; got 'chars'"),
-        (None, TRAIN_TEXT, 300, r"kind must be one of char, word, bpe; got None"),
-        ("word", TRAIN_TEXT, 1, r"from 2 to 50304; got 1"),
-        ("bpe", TRAIN_TEXT, 256, r"from 257 \(256 byte tokens \+ at least one merge\) to 50304; got 256"),
-        ("char", TRAIN_TEXT, 50305, r"from 2 to 50304; got 50305"),
-        ("word", TRAIN_TEXT, 3.5, r"whole number from 2 to 50304; got 3.5"),
-        ("word", TRAIN_TEXT, True, r"whole number .*; got True"),
+        ("chars", TRAIN_TEXT, 300, r"unknown tokenizer kind 'chars'; choose one of: char, word, bpe"),
+        (None, TRAIN_TEXT, 300, r"unknown tokenizer kind ∅; choose one of: char, word, bpe"),
+        ("word", TRAIN_TEXT, 1, r"from 2 to 50,304 \(got 1\)"),
+        ("bpe", TRAIN_TEXT, 256, r"\(256 byte tokens \+ at least one merge\) must be .* 257 to 50,304 \(got 256\)"),
+        ("char", TRAIN_TEXT, 50305, r"from 2 to 50,304 \(got 50,305\)"),
+        ("word", TRAIN_TEXT, 3.5, r"whole number from 2 to 50,304 \(got 3.5\)"),
+        ("word", TRAIN_TEXT, True, r"whole number .* \(got True\)"),
         ("char", "", 300, r"training text is empty"),
         ("bpe", " \n\t", 300, r"training text is empty"),
     ],
@@ -337,14 +337,14 @@ def test_bad_token_ids_are_rejected_with_the_valid_range(toks):
     tok = toks["bpe"]
     last = tok.vocab_size - 1
     for bad in ([0, tok.vocab_size], [-1]):
-        with pytest.raises(TokenizerError, match=f"ids go from 0 to {last}"):
+        with pytest.raises(TokenizerError, match=f"token id must be a whole number from 0 to {last:,}"):
             tok.decode(bad)
     for bad in ([[1, 2]], [1.5]):
         with pytest.raises(TokenizerError, match="flat sequence of integer token ids"):
             tok.decode(bad)
-    with pytest.raises(TokenizerError, match="out of range"):
+    with pytest.raises(TokenizerError, match=rf"from 0 to {last:,} \(got {last + 1:,}\)"):
         tok.token_display(tok.vocab_size)
-    with pytest.raises(TokenizerError, match="n must be a whole number >= 0"):
+    with pytest.raises(TokenizerError, match=r"n must be a whole number of at least 0 \(got -1\)"):
         tok.merges(-1)
 
 

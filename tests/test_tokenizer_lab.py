@@ -63,7 +63,7 @@ def test_merge_table_of_a_char_tokenizer_is_empty():
 
 @pytest.mark.parametrize("size", [BPE_MIN_VOCAB - 1, lab.BPE_MAX_VOCAB + 1, 300.5, "512", True])
 def test_bad_vocab_size_says_what_is_allowed(size):
-    with pytest.raises(TokenizerError, match=f"from {BPE_MIN_VOCAB}"):
+    with pytest.raises(TokenizerError, match=f"from {BPE_MIN_VOCAB} to {lab.BPE_MAX_VOCAB:,}"):
         lab.train_bpe("stories", size)
 
 
