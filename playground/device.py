@@ -13,14 +13,25 @@ import os
 
 import torch
 
+from .errors import PlaygroundError, register
+
 ENV = "PLAYGROUND_DEVICE"
 CHOICES = ("auto", "cpu", "cuda", "mps")
 
 _chosen: str | None = None  # set by `use` (the CLI's --device); wins over the environment
 
 
-class DeviceError(ValueError):
+class DeviceError(PlaygroundError):
     """The device setting names no device, or one this machine does not have."""
+
+
+register({
+    "device.setting": ("PLAYGROUND_DEVICE / --device", "PLAYGROUND_DEVICE / --device"),
+    "device.unavailable": (
+        "device {device!r} was asked for but {what} is not available on this machine; use auto or cpu",
+        "要求使用 {device!r}，但这台机器上没有 {what}；请用 auto 或 cpu",
+    ),
+})
 
 
 def _mps_available() -> bool:
@@ -31,12 +42,8 @@ def _mps_available() -> bool:
 def check(name: str) -> str:
     """`name` lower-cased if it is one of CHOICES; a DeviceError listing them otherwise."""
     value = str(name).strip().lower()
-    if value not in CHOICES:
-        allowed = ", ".join(CHOICES)
-        raise DeviceError(
-            f"{ENV} / --device must be one of {allowed}, got {name!r} "
-            f"({ENV} / --device 只能是 {allowed} 之一，收到 {name!r})"
-        )
+    if value not in CHOICES:  # quote what was typed, not its lower-cased form
+        raise DeviceError("choice.one_of", field="device.setting", choices=", ".join(CHOICES), got=repr(name))
     return value
 
 
@@ -62,15 +69,9 @@ def resolve(name: str | None = None) -> torch.device:
             return torch.device("cuda")
         return torch.device("mps") if _mps_available() else torch.device("cpu")
     if value == "cuda" and not torch.cuda.is_available():
-        raise DeviceError(
-            "device 'cuda' was asked for but PyTorch sees no CUDA GPU here; use auto or cpu "
-            "(要求使用 cuda，但 PyTorch 在这台机器上找不到 CUDA GPU；请用 auto 或 cpu)"
-        )
+        raise DeviceError("device.unavailable", device=value, what="a CUDA GPU (PyTorch sees none)")
     if value == "mps" and not _mps_available():
-        raise DeviceError(
-            "device 'mps' was asked for but Apple's MPS backend is not available here; use auto or cpu "
-            "(要求使用 mps，但这台机器没有 Apple MPS；请用 auto 或 cpu)"
-        )
+        raise DeviceError("device.unavailable", device=value, what="Apple MPS")
     return torch.device(value)
 
 

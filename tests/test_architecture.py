@@ -22,7 +22,7 @@ def _imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("name", ["model.py", "hooks.py", "kernels.py", "device.py"])
 def test_model_and_hooks_import_only_torch_and_the_standard_library(name):
-    allowed_local = {".config", ".hooks", ".model", ".kernels", ".device"}
+    allowed_local = {".config", ".hooks", ".model", ".kernels", ".device", ".errors"}
     for module in _imports(PKG / name):
         if module.startswith("."):
             assert module in allowed_local, f"{name} imports {module}"

@@ -162,15 +162,17 @@ def test_setting_comes_from_use_then_the_environment(monkeypatch):
 def test_an_invalid_device_names_the_allowed_ones(bad):
     with pytest.raises(device.DeviceError) as err:
         device.check(bad)
-    assert "auto, cpu, cuda, mps" in str(err.value) and "只能是" in str(err.value)
+    assert "auto, cpu, cuda, mps" in str(err.value) and "auto, cpu, cuda, mps" in err.value.message("zh")
+    assert "PLAYGROUND_DEVICE" in str(err.value)
 
 
 def test_an_absent_accelerator_is_an_error_not_a_silent_cpu_run(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(device, "_mps_available", lambda: False)
     for name in ("cuda", "mps"):
-        with pytest.raises(device.DeviceError, match=f"'{name}' was asked for"):
+        with pytest.raises(device.DeviceError, match=f"'{name}' was asked for") as err:
             device.resolve(name)
+        assert "auto" in err.value.message("zh") and "cpu" in err.value.message("zh")
 
 
 def test_cli_refuses_a_bad_device_before_any_work(capsys):
