@@ -93,10 +93,16 @@ def test_findings_are_derived_from_the_measurements():
     text = article_tab.findings(fake_result(), "en")
     assert "Epoch 1: 10.0000" in text and "4.4453, is 5.55 lower" in text
     assert "the 32 examples of the batch" in text and "examples leak into each other" in text
-    assert "no position sees a later one" in text and "neither memorised" in text
+    # batch_first off: "looking ahead" and "source order" measure the examples axis, and say so
+    assert "no position sees a later one" not in text and "not a sign of a working causal mask" in text
+    assert "The causal mask is off" in text and "not the model reading word order" in text
+    assert "neither memorised" in text
+    masked = article_tab.findings(fake_result(fixes=lab.LabFixes(causal_mask=True)), "en")
+    assert "applied across the examples" in masked
     text = article_tab.findings(fake_result(train_accuracy=1.0, copy_accuracy=1.0, cross_example_change=0.0,
                                             attention_axis="tokens", attention_length=10), "en")
     assert "It copies what its decoder reads" in text and "examples are independent" in text
+    assert "no position sees a later one" in text and "depends on source word order" in text
     text = article_tab.findings(fake_result(train_accuracy=1.0), "zh")
     assert "背下了这一个批次" in text
 

@@ -6,6 +6,8 @@ printed numbers; the findings below the plot are composed from the run's measure
 
 from __future__ import annotations
 
+import math
+
 import gradio as gr
 
 from .. import article_lab as lab
@@ -38,7 +40,8 @@ add(
         "across different examples, and the 10 words of one sentence never see each other. On: attention "
         "runs over the 10 tokens of each sentence.\n"
         "- **causal mask** — off (article): every decoder position may look at later positions. On: position "
-        "t sees positions 0..t only, as when generating.\n"
+        "t sees positions 0..t only, as when generating (with batch_first off the mask is built for the 32 "
+        "examples and applied across them instead).\n"
         "- **shifted targets** — off (article): the decoder reads the very targets it must predict, so the "
         "answer is in its input at the same position. On: it reads [BOS] + targets[:-1] and predicts the "
         "next token. Only shift + mask together hide the answer.\n"
@@ -68,7 +71,11 @@ add(
         "lab_setting_some": "fixes: {names}",
         "lab_progress": "Epoch {epoch}/{epochs}: loss {loss} ({elapsed} s)…",
         "lab_find_first": "1. **Epoch 1: {first}.** A 10,000-way classifier that guesses uniformly scores "
-        "ln 10,000 = {uniform}; this freshly initialised model starts at {first}. {first_verdict}",
+        "ln 10,000 = {uniform}; this freshly initialised model starts at {first}. {first_scale} {first_verdict}",
+        "lab_first_scale": "It starts above ln 10,000, not at it: the output layer's weights are uniform in "
+        "±{init} over {d} layer-normed inputs, so the first logits spread with a standard deviation of about "
+        "√({d} · {init}² / 3) = {spread}, and random logits of spread s cost about s²/2 = {excess} more than a "
+        "uniform guess: {expected}.",
         "lab_first_far": "The article's first printed loss, 4.4453, is {gap} lower — so it cannot be the "
         "first loss of a fresh model set up as described.",
         "lab_first_near": "The article's first printed loss, 4.4453, is within {gap} of it.",
@@ -96,6 +103,15 @@ add(
         "{order_verdict}",
         "lab_order_blind": "the model cannot tell source word order.",
         "lab_order_seen": "the output depends on source word order.",
+        "lab_future_examples": "not a sign of a working causal mask: with batch_first off, attention runs over "
+        "the 32 examples at each position, never over the 10 tokens of a sentence, so no position sees any "
+        "other position of its own sentence, earlier or later. {mask_note}",
+        "lab_mask_examples": "The causal mask (on) is built for a length of 32 and applied across the examples: "
+        "example i sees examples 0..i.",
+        "lab_mask_off": "The causal mask is off.",
+        "lab_order_examples": "not the model reading word order: reversing the sources changes which source "
+        "token sits at each position, and with attention over the examples each output reads the 32 examples' "
+        "sources at its own position.",
         "lab_find_setup": "7. **Setup:** {decoder_layers} decoder layers, {params} parameters, {seconds} s "
         "for {epochs} epochs on this machine.",
         "lab_find_previous": "**Previous run** ({setting}): epoch {epochs} loss {last}.",
@@ -124,7 +140,8 @@ add(
         "句话的 10 个词彼此看不见。选中：注意力在每句话的 "
         "10 个词元之间进行。\n"
         "- **因果掩码** —— 不选（文章）：解码器每个位置都能看"
-        "后面的位置。选中：位置 t 只能看 0..t，和生成时一样。\n"
+        "后面的位置。选中：位置 t 只能看 0..t，和生成时一样（不选 batch_first 时，掩码按 32 个样本构造，作用在样本之"
+        "间）。\n"
         "- **目标右移** —— 不选（文章）：解码器读的正是它要预测的目标，答案就在同一位置的输入里。选中：它读 "
         "[BOS] + targets[:-1]，预测下一个词元。只有右移 + 掩码一起才能把答案藏起来。\n"
         "- **源序列位置** —— 不选（文章）：位置只加在目标上，编码器分不清源序列的词序。选中：两边都加。\n"
@@ -151,7 +168,10 @@ add(
         "lab_progress": "第 {epoch}/{epochs} 轮：损失 {loss}（{elapsed} 秒）…",
         "lab_find_first": "1. **第 1 轮：{first}。** 对 10,000 类均"
         "匀猜测的分类器，损失是 ln 10,000 = {uniform}；"
-        "这个刚初始化的模型从 {first} 开始。{first_verdict}",
+        "这个刚初始化的模型从 {first} 开始。{first_scale}{first_verdict}",
+        "lab_first_scale": "它从高于 ln 10,000 的地方开始，而不是正好在那里：输出层的权重在 ±{init} 内均匀分布，"
+        "作用于 {d} 个经过层归一化的输入，所以最初的 logit 的标准差约为 √({d} · {init}² / 3) = {spread}；"
+        "分布宽度为 s 的随机 logit 比均匀猜测大约多 s²/2 = {excess} 的损失：{expected}。",
         "lab_first_far": "文章印出的第一轮损失 4.4453 比它低 {gap}"
         "——所以它不可能是按文中设置新建模型的第一轮损失。",
         "lab_first_near": "文章印出的第一轮损失 4.4453 与它相差不到 {gap}。",
@@ -178,6 +198,12 @@ add(
         "lab_find_order": "6. **源序列词序：** 把每个源序列倒过来，输出最多变化 {order}——{order_verdict}",
         "lab_order_blind": "模型分不清源序列的词序。",
         "lab_order_seen": "输出依赖源序列的词序。",
+        "lab_future_examples": "这并不说明因果掩码在起作用：不选 batch_first 时，注意力在每个位置上跨 32 个样本进行，"
+        "从不在一句话的 10 个词元之间进行，所以任何位置都看不到自己句子里的其他位置，无论前后。{mask_note}",
+        "lab_mask_examples": "因果掩码（已选）按长度 32 构造，作用在样本之间：样本 i 能看到样本 0..i。",
+        "lab_mask_off": "因果掩码没有选。",
+        "lab_order_examples": "这并不是模型读懂了词序：把源序列倒过来，改变了每个位置上的源词元；而注意力跨样本进行时，"
+        "每个输出读的是 32 个样本在它自己这个位置上的源词元。",
         "lab_find_setup": "7. **设置：** 解码器 {decoder_layers} 层"
         "，{params} 个参数，在这台机器上 {epochs} 轮用时 "
         "{seconds} 秒。",
@@ -192,6 +218,14 @@ NOISE = 1e-4  # |Δ logits| below this is float rounding, not information flow
 
 def _fixes(values) -> lab.LabFixes:
     return lab.LabFixes(**{name: bool(v) for name, v in zip(FIX_NAMES, values, strict=True)})
+
+
+def first_scale(lang: str) -> str:
+    """Why a fresh model's loss starts above ln V: logits of spread s cost ≈ s²/2 more than uniform."""
+    spread = math.sqrt(lab.D_MODEL * lab.INIT_RANGE**2 / 3)  # std of fc_out(LayerNorm'd x) at init
+    excess = spread**2 / 2
+    return text("lab_first_scale", lang, init=f"{lab.INIT_RANGE:g}", d=lab.D_MODEL, spread=f"{spread:.2f}",
+                excess=f"{excess:.2f}", expected=f"≈ {lab.FRESH_LOSS + excess:.2f}")
 
 
 def setting_name(fixes: lab.LabFixes, lang: str) -> str:
@@ -227,9 +261,16 @@ def findings(result: lab.LabResult, lang: str, previous: dict | None = None) -> 
         learned = text("lab_memorised", lang)
     else:
         learned = text("lab_neither", lang, epochs=result.epochs)
+    if result.attention_axis == "examples":  # both measurements are then about examples, not tokens
+        mask_note = text("lab_mask_examples" if result.fixes.causal_mask else "lab_mask_off", lang)
+        future_verdict = text("lab_future_examples", lang, mask_note=mask_note)
+        order_verdict = text("lab_order_examples", lang)
+    else:
+        future_verdict = text("lab_sees_future" if result.future_change > NOISE else "lab_no_future", lang)
+        order_verdict = text("lab_order_seen" if result.source_order_change > NOISE else "lab_order_blind", lang)
     lines = [
         text("lab_find_first", lang, first=f"{first:.4f}", uniform=f"{lab.FRESH_LOSS:.2f}",
-             first_verdict=first_verdict),
+             first_scale=first_scale(lang), first_verdict=first_verdict),
         text("lab_find_last", lang, epochs=result.epochs, last=f"{last:.4f}", printed=f"{printed_last:.4f}",
              direction=text("lab_lower" if last < printed_last else "lab_higher", lang)),
         text("lab_find_learned", lang, train_acc=f"{result.train_accuracy:.0%}",
@@ -238,12 +279,8 @@ def findings(result: lab.LabResult, lang: str, previous: dict | None = None) -> 
              length=result.attention_length, change=f"{result.cross_example_change:.3g}",
              axis_verdict=text("lab_leaks" if result.cross_example_change > NOISE else "lab_independent",
                                lang)),
-        text("lab_find_future", lang, future=f"{result.future_change:.3g}",
-             future_verdict=text("lab_sees_future" if result.future_change > NOISE else "lab_no_future",
-                                 lang)),
-        text("lab_find_order", lang, order=f"{result.source_order_change:.3g}",
-             order_verdict=text("lab_order_seen" if result.source_order_change > NOISE else "lab_order_blind",
-                                lang)),
+        text("lab_find_future", lang, future=f"{result.future_change:.3g}", future_verdict=future_verdict),
+        text("lab_find_order", lang, order=f"{result.source_order_change:.3g}", order_verdict=order_verdict),
         text("lab_find_setup", lang, decoder_layers=result.decoder_layers, params=f"{result.n_params:,}",
              seconds=f"{result.seconds:.1f}", epochs=result.epochs),
     ]

@@ -53,7 +53,7 @@ add(
         "att_hv_title": "Layer {layer}: where each token looks (one colour per head)",
         "att_model_view": "### 1 · Model view: every layer and head",
         "att_what_model": "**What am I looking at?** Attention is how a token collects information from "
-        "the tokens before it. Each small square is one *attention head*: one row of squares per layer, "
+        "itself and the tokens before it. Each small square is one *attention head*: one row of squares per layer, "
         "one column per head, and every head learns its own way of looking. Inside a square, a row is the "
         "token doing the looking (the *query*) and a column is a token it looks at (the *key*); brighter "
         "means more attention, and every row adds up to 1 (100%). The grey upper-right triangle is the "
@@ -70,7 +70,9 @@ add(
         "att_what_steps": "**What am I looking at?** The arithmetic of one head for one token, with the "
         "model's real numbers. ① The *query* q (what this token is looking for) is compared with every "
         "*key* k (what each token offers) by a dot product q·k — large when they point the same way. "
-        "② The scores are divided by √d_head so they do not grow too big. ③ The *mask* sets the scores "
+        "② The scores are divided by √d_head: q·k adds up d_head products, so its variance grows to about d_head; "
+        "the division brings the scores back near unit variance, so softmax does not saturate (one weight ≈ 1, "
+        "the rest ≈ 0) and its gradients do not vanish. ③ The *mask* sets the scores "
         "of later tokens to −∞: no looking ahead. ④ *Softmax* turns the scores into weights between 0 "
         "and 1 that add up to 1. ⑤ The output z is the weighted sum of the *value* vectors v: tokens "
         "with a big weight contribute most. Red = positive, blue = negative, white ≈ 0.",
@@ -117,7 +119,7 @@ add(
         "att_big_mean_title": "第 {layer} 层 · {n} 个头的平均",
         "att_hv_title": "第 {layer} 层：每个词元看向哪里（每种颜色一个头）",
         "att_model_view": "### 1 · 模型视图：所有层和所有头",
-        "att_what_model": "**我在看什么？** 注意力是一个词元从它前面的词元收集信息的方式。每个小方块是一个"
+        "att_what_model": "**我在看什么？** 注意力是一个词元从它自己和它前面的词元收集信息的方式。每个小方块是一个"
         "*注意力头*：每一行方块是一层，每一列是一个头，每个头都学会了自己的“看法”。在方块里，行是正在看的"
         "词元（*查询* query），列是被看的词元（*键* key）；越亮表示注意力越多，每一行加起来等于 1（100%）。"
         "右上方的灰色三角是“未来”：GPT 从左往右读，不能偷看后面的词元。选择一层和一个头，就能放大那个方块并"
@@ -125,12 +127,15 @@ add(
         "att_head_view": "### 2 · 连线视图：用线表示注意力",
         "att_what_head": "**我在看什么？** 同一层的注意力，用线画出来。左边：每个词元作为*查询*；右边：同样的"
         "词元作为*键*。从左边一个词元连到右边一个词元的线表示“读这个词元时，这个头看了那个词元”——线越粗越深，"
-        "注意力越多。每种颜色是一个头；点击图例中的头可以隐藏或显示它。把鼠标移到一个词元上，只显示它的连线（左边：它看向哪里；右边：谁在看它）；"
+        "注意力越多。每种颜色是一个头；点击图例中的头可以隐藏或显示它。把鼠标移到一个词元上，只显示它的连线（左边：它"
+        "看向哪里；右边：谁在看它）；"
         "或选择一个聚焦词元来保留它的连线（文本较长时，一开始只显示最后一个词元的连线）。",
         "att_steps": "### 3 · 逐步计算：一个头如何算出权重",
         "att_what_steps": "**我在看什么？** 一个头对一个词元的计算过程，用的是模型的真实数字。"
         "① *查询* q（这个词元在找什么）和每个*键* k（每个词元能提供什么）做点积 q·k——方向越一致，值越大。"
-        "② 分数除以 √d_head，免得数值太大。③ *掩码*把后面词元的分数设为 −∞：不能往后看。"
+        "② 分数除以 √d_head：q·k 是 d_head 个乘积之和，方差大约会涨到 d_head；"
+        "除以 √d_head 让分数回到方差约为 1 的范围，softmax 就不会饱和（一个权重≈1、其余≈0），梯度也不会消失。③ *掩码*"
+        "把后面词元的分数设为 −∞：不能往后看。"
         "④ *Softmax* 把分数变成 0 到 1 之间、加起来等于 1 的权重。"
         "⑤ 输出 z 是*值*向量 v 的加权和：权重大的词元贡献最多。红 = 正，蓝 = 负，白 ≈ 0。",
         "att_steps_line": "**第 {layer} 层、第 {head} 个头、查询 {qi} `{qtok}`** "

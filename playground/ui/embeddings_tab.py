@@ -20,7 +20,10 @@ add(
         "becomes a vector of numbers, its **embedding**. That is just a row lookup in a learned table: "
         "`W_e[x] = one_hot(x) · W_e` — row *x* of a (vocabulary × d_model) matrix. A second table adds where "
         "the token stands: row *i* of `W_p` for position *i*. Their **sum** is what the first Transformer "
-        "block receives. In the heatmaps each row is one token and each column one of the d_model numbers: "
+        "block receives. Here `W_e` is laid out as the model stores it (`wte.weight`, vocabulary × d_model: a token "
+        "is a row); the Worked-example tab writes it transposed, as the article does (d × vocabulary: a word is a "
+        "column) — the same numbers. The output layer reuses this matrix, transposed. In the heatmaps each row is one"
+        " token and each column one of the d_model numbers: "
         "red positive, blue negative, white near zero.",
         "emb_pca_what": "**The whole vocabulary on one map.** Each dot is one row of `W_e`. The rows have "
         "d_model numbers, too many to draw, so PCA finds the two directions along which they spread out most "
@@ -28,7 +31,9 @@ add(
         "text's tokens are the big orange dots. Tokens used in similar ways often end up close together. "
         "Hover a dot to see its token.",
         "emb_sim_what": "**Cosine similarity** of your tokens' embeddings: 1 = pointing the same way, 0 = "
-        "unrelated, −1 = opposite. The diagonal is always 1 (a token compared with itself).",
+        "orthogonal (at right angles: no direction in common), −1 = opposite. The diagonal is always 1 (a token "
+        "compared with itself). In a trained model most pairs often come out positive — the embeddings share a "
+        "common direction — so compare the values with each other rather than with 0.",
         "emb_nn_token": "Nearest neighbours of",
         "emb_nn_table": "The 10 most similar vocabulary entries (cosine similarity of their rows of W_e)",
         # composed in handlers
@@ -58,14 +63,19 @@ add(
         "都会变成一串数字，即它的**词向量**（embedding）。这其实就是在一张学出来的表里按行查找：`W_e[x] = "
         "one_hot(x) · W_e`——一个（词表大小 × d_model）矩阵的第 *x* 行。另一张表加上词元所在的位置：位置 *i* "
         "取 `W_p` 的第 *i* 行。两者之**和**就是第一个 Transformer "
-        "块收到的输入。热力图中每一行是一个词元，每一列是 d_model "
+        "块收到的输入。这里的 `W_e` 按模型存储的方式排列（`wte.weight`，词表大小 × d_model：一个词元是一行）；"
+        "手算示例页按文章的写法把它转置了（d × 词表大小：一个词是一列）——数字是一样的。输出层把这个矩阵转置后再用一次"
+        "。热力图中每一行是一个词元，每一列是 d_model "
         "个数中的一个：红色为正，蓝色为负，白色接近零。",
         "emb_pca_what": "**把整个词表画在一张图上。** 每个点是 `W_e` 的一行。每行有 d_model "
         "个数，维度太多画不出来，所以 PCA（主成分分析）找出这些行散开得最多的两个方向，把它们投影上去；标题给"
         "出这两个方向保留了多少差异。你的文本中的词元是橙色大点。用法相近的词元常常靠得很近。把鼠标移到点上可"
         "以看到它是哪个词元。",
-        "emb_sim_what": "你的词元的词向量之间的**余弦相似度**：1 = 方向相同，0 = 无关，−1 = "
-        "方向相反。对角线总是 1（词元和它自己比较）。",
+        "emb_sim_what": "你的词元的词向量之间的**余弦相似度**：1 = 方向相同，0 = 正交（互相垂直：没有共同的方向），−1"
+            " = "
+        "方向相反。对角线总是 1（词元和它自己比较）。训练过的模型里，大多数词元对的余弦常常是正的——词向量共享一个公共"
+        "方向——"
+        "所以要拿这些值互相比较，而不是和 0 比。",
         "emb_nn_token": "最近邻：",
         "emb_nn_table": "词表中最相似的 10 个词元（W_e 中对应行的余弦相似度）",
         "emb_summary": "模型 **{model}** · {n_tokens:,} 个词元 · d_model = {d_model} · 词表 {vocab:,} 个词元",

@@ -34,13 +34,16 @@ TOKEN_STYLE = "white-space:pre-wrap;border-radius:3px;padding:1px 0;color:#111;"
 add(
     en={
         "gen_what": "**What am I looking at?** The model continues your prompt one token at a time. At each step "
-        "it gives every token of its vocabulary a probability, then one is drawn: **temperature** divides the "
-        "scores first — below 1 the likely tokens get likelier (safer, more repetitive text), above 1 the "
+        "it gives every token of its vocabulary a probability, then one is drawn: the scores (logits) are "
+        "divided by the **temperature** first — below 1 the likely tokens get likelier (safer, more repetitive text),"
+        " above 1 the "
         "distribution flattens (more surprising text); **top-k** keeps only the k likeliest tokens; **top-p** "
         "keeps the smallest set of likeliest tokens whose probabilities add up to p; **greedy** always takes "
         "the likeliest token (no randomness). The **seed** fixes the random draws: the same seed and settings "
         "give the same text. Each generated token is coloured by the probability it was drawn with; choose a "
-        "token below to see the other candidates and where the model was looking.",
+        "token below to see the other candidates and where the model was looking. Each new token is computed once: "
+        "the *KV cache* keeps the keys and values of earlier tokens, so their projections and MLPs are not "
+        "recomputed — attention still reads every cached key.",
         "gen_prompt": "Prompt",
         "gen_max_new": "New tokens",
         "gen_temperature": "Temperature",
@@ -66,10 +69,13 @@ add(
     },
     zh={
         "gen_what": "**我在看什么？** 模型一次一个词元地续写你的提示。每一步它给词表中每个词元一个概率，然后抽取一个："
-        "**温度**（temperature）先除以分数——小于 1 时可能的词元更可能（文本更稳、更重复），大于 1 时分布更平（文本更"
+        "先用分数（logit）除以**温度**（temperature）——小于 1 时可能的词元更可能（文本更稳、更重复），大于 1 时分布更"
+        "平（文本更"
         "出人意料）；**top-k** 只保留最可能的 k 个词元；**top-p** 保留概率加起来达到 p 的最少几个最可能的词元；"
         "**贪心**（greedy）总是选最可能的词元（没有随机性）。**种子**固定随机抽取：相同的种子和设置得到相同的文本。"
-        "每个生成的词元按它被抽中时的概率着色；在下面选择一个词元，可以看到其他候选词元和模型当时在看哪里。",
+        "每个生成的词元按它被抽中时的概率着色；在下面选择一个词元，可以看到其他候选词元和模型当时在看哪里。每个新词元"
+        "只算一次："
+        "*KV 缓存*保存了前面词元的键和值，所以不必重算它们的投影和 MLP——但注意力仍要读取缓存中的每一个键。",
         "gen_prompt": "提示",
         "gen_max_new": "新词元数",
         "gen_temperature": "温度",

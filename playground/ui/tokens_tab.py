@@ -21,15 +21,18 @@ add(
         "tok_what": "**What am I looking at?** A model never sees letters. A *tokenizer* cuts the text into "
         "**tokens** — pieces the model treats as one unit — and gives each a number, its **id** (the small "
         "number under each piece). The model only ever sees that list of ids. Spaces show as `·` and new "
-        "lines as `↵`. A piece like `<e7 8b>` is *part* of a character: Chinese characters take 3 bytes in "
-        "UTF-8, and a byte-level tokenizer may cut between them.",
+        "lines as `↵`. A piece like `<e7 8b>` is *part* of a character: most Chinese characters take 3 bytes in "
+        "UTF-8 (rare ones 4), and a byte-level tokenizer may cut between them.",
         "tok_model_heading": "### The model's tokenizer",
         "tok_compare_heading": "### The same text, three kinds of tokenizer",
         "tok_compare_what": "All three were trained on the same 200 kB of the built-in *stories* corpus. "
         "**Character**: one token per character (unseen characters fall back to bytes). **Word**: one token "
         "per word or punctuation mark; spaces are dropped and words it never saw become `[UNK]`. **BPE** "
         "(byte-pair encoding, as in GPT-2): starts from the 256 bytes and keeps gluing the most frequent "
-        "neighbouring pair into a new token. Fewer tokens for the same text = more text fits in the model's "
+        "neighbouring pair into a new token. Before any merging the text is pre-split into words, numbers and "
+        "punctuation, a space staying with the word after it, so a merge never crosses a space boundary — hence "
+        "GPT-2 tokens like `Ġthe` (a space and \"the\"; shown here as `·the`). Fewer tokens for the same text = more "
+            "text fits in the model's "
         "context.",
         "tok_lab_heading": "### Train your own BPE",
         "tok_lab_what": "Pick a corpus and a vocabulary size, then let go of the slider: a byte-level BPE is "
@@ -61,13 +64,16 @@ add(
         "tok_what": "**我在看什么？** 模型从来看不到字母。*分词器*（tokenizer）把文本切成一个个**词元**（toke"
         "n）——模型当作一个整体来处理的小片段——并给每个词元一个编号，即它的 "
         "**id**（每个片段下方的小数字）。模型看到的只是这串 id。空格显示为 `·`，换行显示为 `↵`。像 `<e7 8b>` "
-        "这样的片段只是一个字符的*一部分*：汉字在 UTF-8 中占 3 个字节，按字节工作的分词器可能会把它切开。",
+        "这样的片段只是一个字符的*一部分*：大多数汉字在 UTF-8 中占 3 个字节（少数生僻字占 4 个），按字节工作的分词器"
+        "可能会把它切开。",
         "tok_model_heading": "### 模型的分词器",
         "tok_compare_heading": "### 同一段文本，三种分词器",
         "tok_compare_what": "三者都在内置 *stories* 语料的同样 200 kB "
         "文本上训练。**字符**：每个字符一个词元（没见过的字符退回到字节）。**词**：每个词或标点一个词元；空格"
         "被丢掉，没见过的词变成 `[UNK]`。**BPE**（字节对编码，GPT-2 所用）：从 256 "
-        "个字节出发，不断把最常见的相邻两块粘成一个新词元。同样的文本词元越少，模型的上下文就能装下越多文本。"
+        "个字节出发，不断把最常见的相邻两块粘成一个新词元。合并之前，文本先被预切分成单词、数字和标点，"
+        "空格跟着它后面的单词，所以合并从不跨越空格边界——这就是 GPT-2 里 `Ġthe`（一个空格加 \"the\"；这里显示为 `·the"
+            "`）这类词元的由来。同样的文本词元越少，模型的上下文就能装下越多文本。"
         "",
         "tok_lab_heading": "### 训练你自己的 BPE",
         "tok_lab_what": "选一个语料和词表大小，然后松开滑块：马上在该语料的 200 kB 文本上训练一个字节级 "

@@ -33,7 +33,8 @@ add(
         "English sentence (self-attention: every word may look at every word), a **decoder** writes the "
         "Chinese one character at a time (*masked* self-attention: it may look only at what it has already "
         "written), and **cross-attention** lets each character being written look back at the English words — "
-        "that heatmap is the alignment between the two sentences. The encoder has already mixed the words, so "
+        "that heatmap *approximates* an alignment between the two sentences (attention is where information is "
+        "read from, not a dictionary lookup). The encoder has already mixed the words, so "
         "a column stands for a word *in its context* and some heads align more cleanly than others. The model "
         "was trained from scratch on generated animal sentences, so it knows only their words; pick an example "
         "or write your own.",
@@ -47,7 +48,7 @@ add(
         "tr_vocab": "Words the model knows",
         "tr_enc_plot": "Encoder self-attention",
         "tr_dec_plot": "Decoder masked self-attention",
-        "tr_cross_plot": "Cross-attention (the alignment)",
+        "tr_cross_plot": "Cross-attention (≈ the alignment)",
         "tr_missing": "⚠️ The translation checkpoint is not built yet: run "
         "`bash scripts/build_checkpoints.sh translate-en-zh`.",
         # handler-composed text
@@ -75,8 +76,10 @@ add(
     zh={
         "tab_translate": "翻译",
         "tr_what": "**我在看什么？** 文章中最初的 Transformer：**编码器**读英文句子（自注意力：每个词都可以看所有词），"
-        "**解码器**一次写一个汉字（*带掩码的*自注意力：只能看已经写出的字），**交叉注意力**让正在写的每个字回头看英文单词——"
-        "这张热力图就是两句话之间的对齐。编码器已经把词混合过了，所以每一列代表*处在上下文中的*一个词，"
+        "**解码器**一次写一个汉字（*带掩码的*自注意力：只能看已经写出的字），**交叉注意力**让正在写的每个字回头看英文"
+        "单词——"
+        "这张热力图*近似于*两句话之间的对齐（注意力表示从哪里读取信息，并不是查词典）。编码器已经把词混合过了，所以每"
+        "一列代表*处在上下文中的*一个词，"
         "有些头的对齐比别的头更清楚。模型是在生成的动物句子上从零训练的，只认识这些句子里的词；"
         "请点一个例句，或者自己写一句。",
         "tr_input": "英文句子",
@@ -89,7 +92,7 @@ add(
         "tr_vocab": "模型认识的词",
         "tr_enc_plot": "编码器自注意力",
         "tr_dec_plot": "解码器带掩码的自注意力",
-        "tr_cross_plot": "交叉注意力（对齐）",
+        "tr_cross_plot": "交叉注意力（≈ 对齐）",
         "tr_missing": "⚠️ 翻译检查点还没有构建：请运行 `bash scripts/build_checkpoints.sh translate-en-zh`。",
         "tr_err_empty": "句子是空的：请输入一个英文句子，例如 “The cat follows the dog.”",
         "tr_err_long": "句子有 {n} 个字符；上限是 {limit}。",

@@ -19,7 +19,9 @@ add(
     en={
         "wk_what": "**What am I looking at?** The article's own numbers (section 4), computed for real. "
         "Top: an embedding is a row lookup — multiplying the matrix W_e by a one-hot vector picks one "
-        "column of W_e, which is that word's row in the table. Below: self-attention for three tokens. "
+        "column of W_e, which is that word's row in the table. (W_e is written here as the article does, d × "
+        "vocabulary, one column per word; the model and the Embeddings tab store it transposed, vocabulary × "
+        "d_model, one row per token — the same numbers.) Below: self-attention for three tokens. "
         "Every query row is scored against every key (QKᵀ), divided by √d_k, turned into weights by "
         "softmax (each row sums to 1) and used to mix the values (×V). The decoder does the same with a "
         "causal mask: a token may not look at later tokens (grey −∞ cells get weight 0). "
@@ -85,7 +87,9 @@ add(
     },
     zh={
         "wk_what": "**我在看什么？** 这是文章第 4 节自己的数字，在这里真正算一遍。上方：词向量就是查表——"
-        "矩阵 W_e 乘以一个 one-hot 向量，取出 W_e 的一列，也就是表中该词的那一行。下方：三个词元的自注意力。"
+        "矩阵 W_e 乘以一个 one-hot 向量，取出 W_e 的一列，也就是表中该词的那一行。（这里按文章的写法，W_e 是 d × 词表"
+        "大小，每个词一列；"
+        "模型和词向量页把它转置存储，词表大小 × d_model，每个词元一行——数字是一样的。）下方：三个词元的自注意力。"
         "每个查询行都与每个键打分（QKᵀ），除以 √d_k，经 softmax 变成权重（每行和为 1），再用来混合值（×V）。"
         "解码器做同样的事，但带因果掩码：一个词元不能看后面的词元（灰色 −∞ 格子的权重为 0）。"
         "修改任意格子，下面的一切都会重新计算。",
