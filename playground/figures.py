@@ -409,12 +409,16 @@ def qkv_values(q, k, v, query_index: int, *, causal: bool = True) -> dict[str, n
                 V=v, z=weights @ v)
 
 
+STEP_COLUMN_SHARE = 0.085  # of the plot's width, per step column: ~100 px at 1280 px, room for "-12.34"
+STEP_COLUMN_PAD = 0.014
+HEADING_FONT_PX = 14
+NUMBER_FONT_PX = 13
 QKV_LABELS = {
     "title": 'Attention step by step for query {index}: "{token}"',
     "q": "q_i (query)",
     "K": "K (keys)",
     "scores": "q_i · k_j",
-    "scaled": "÷ √d ({sqrt_d:.2f})",
+    "scaled": "÷ √d\n= {sqrt_d:.2f}",
     "masked": "mask",
     "weights": "softmax",
     "V": "V (values)",
@@ -443,8 +447,8 @@ def qkv_steps(q, k, v, tokens: Sequence[str], query_index: int, *, causal: bool 
     words = {**QKV_LABELS, **(labels or {})}
     esc = {name: _escape(word) for name, word in words.items()}
 
-    column_numbers = dict(texttemplate="%{z:.2f}") if t <= 40 else {}
-    matrix_numbers = column_numbers if d <= 24 else {}
+    column_numbers = dict(texttemplate="%{z:.2f}", textfont=dict(size=NUMBER_FONT_PX)) if t <= 40 else {}
+    matrix_numbers = column_numbers if d <= 8 else {}  # K and V share ~30% of the width each
     dims = np.arange(d, dtype=np.float32)
     one = np.zeros(1, dtype=np.float32)  # x of a single-column panel
     hover_matrix = f"{esc['key']}: %{{y}}<br>{esc['dim']} %{{x}}<br>{esc['value']}: %{{z:.4f}}<extra></extra>"
@@ -469,7 +473,8 @@ def qkv_steps(q, k, v, tokens: Sequence[str], query_index: int, *, causal: bool 
         column("scores", steps["scores"], 2, **column_numbers, **_signed(steps["scores"])),
         column("scaled", steps["scaled"], 3, **column_numbers, **_signed(steps["scaled"])),
         column("masked", np.where(hidden, np.float32(np.nan), steps["masked"]), 4, text=masked_text,
-               **(dict(texttemplate="%{text}") if column_numbers else {}), **_signed(steps["scaled"])),
+               **(dict(texttemplate="%{text}", textfont=dict(size=NUMBER_FONT_PX)) if column_numbers else {}),
+               **_signed(steps["scaled"])),
         column("weights", steps["weights"], 5, colorscale=SEQUENTIAL, zmin=0.0, zmax=1.0, **column_numbers),
         dict(type="heatmap", z=steps["V"], x=dims, y=cats, name="V", xaxis="x6", yaxis="y", showscale=False,
              hovertemplate=hover_matrix, **matrix_numbers, **_signed(steps["V"])),
@@ -478,16 +483,19 @@ def qkv_steps(q, k, v, tokens: Sequence[str], query_index: int, *, causal: bool 
              **_signed(steps["z"])),
     ]
 
-    # Geometry in pixels, then paper fractions. Rows: q_i | keys (T cells) | z_i, with a gap
-    # above each for the panel titles. Columns: K | 4 steps | V, widths in cells.
+    # Geometry: rows in pixels (q_i | keys, T cells | z_i, with room above each for its heading),
+    # columns as fractions of the plot's width. The four per-key steps get a FIXED share each
+    # (STEP_COLUMN_SHARE), whatever d is: sized by cells they were 1.8/(2d+11) of the width, ~20 px
+    # at d=48, and their headings ran together and numbers were cut. K and V share the rest.
     cell = 30 if t <= 20 else max(10, 600 // t)
-    gap = 40
+    gap = 56  # two-line headings ("÷ √48" over "= 6.93") at HEADING_FONT_PX
     plot_h = cell + gap + t * cell + gap + cell
     main = [(gap + cell) / plot_h, 1 - (cell + gap) / plot_h]
-    widths, pad = [d, 1.8, 1.8, 1.8, 1.8, d], 0.6
-    total = sum(widths) + pad * (len(widths) - 1)
-    starts = np.cumsum([0] + [w + pad for w in widths[:-1]])
-    x_domains = [[s / total, min(1.0, (s + w) / total)] for s, w in zip(starts, widths, strict=True)]
+    n_steps, pad = 4, STEP_COLUMN_PAD
+    matrix_share = (1 - n_steps * STEP_COLUMN_SHARE - (n_steps + 1) * pad) / 2
+    widths = [matrix_share, *[STEP_COLUMN_SHARE] * n_steps, matrix_share]
+    starts = np.cumsum([0.0] + [w + pad for w in widths[:-1]])
+    x_domains = [[float(s), min(1.0, float(s + w))] for s, w in zip(starts, widths, strict=True)]
     no_ticks = dict(showticklabels=False, ticks="", showgrid=False)
     layout = dict(
         xaxis=dict(domain=x_domains[0], anchor="y", showgrid=False),
@@ -501,8 +509,10 @@ def qkv_steps(q, k, v, tokens: Sequence[str], query_index: int, *, causal: bool 
     )
     panels = [("q", 0, 1.0), ("K", 0, main[1]), ("scores", 1, main[1]), ("scaled", 2, main[1]),
               ("masked", 3, main[1]), ("weights", 4, main[1]), ("V", 5, main[1]), ("z", 5, cell / plot_h)]
-    notes = [dict(text=_escape(words[name].format(sqrt_d=math.sqrt(d))), x=sum(x_domains[col]) / 2, y=y,
-                  xref="paper", yref="paper", xanchor="center", yanchor="bottom", showarrow=False)
+    notes = [dict(text=_escape(words[name].format(sqrt_d=math.sqrt(d))).replace("\n", "<br>"),
+                  x=sum(x_domains[col]) / 2, y=y, xref="paper", yref="paper", xanchor="center",
+                  yanchor="bottom", showarrow=False, font=dict(size=HEADING_FONT_PX),
+                  name=f"heading-{name}")
              for name, col, y in panels]
     title = words["title"].format(index=query_index, token=keys[query_index])
     return _figure(traces, _layout(

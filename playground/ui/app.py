@@ -7,7 +7,6 @@ module has `build(shared)` for its layout and small `on_<thing>` handlers that c
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -29,6 +28,7 @@ from . import (
 )
 from .errors import guard_app
 from .i18n import add, i18n, t
+from .shared import Shared, stale_notice
 from .state import REGISTRY, SESSION_TTL, model_choices
 
 CSS_PATH = Path(__file__).resolve().parents[2] / "assets" / "style.css"
@@ -78,27 +78,13 @@ TABS = [
 ]
 
 
-@dataclass
-class Shared:
-    """Inputs every inspection tab listens to."""
-
-    picker: gr.Dropdown
-    text: gr.Textbox
-    run: gr.Button
-
-    @property
-    def triggers(self) -> list:
-        """Events after which an inspection tab should refresh."""
-        return [self.run.click, self.text.submit, self.picker.change]
-
-
 def build_app() -> gr.Blocks:
     """The whole page. Launch with `launch_kwargs()` (theme, css and i18n belong to launch)."""
     with gr.Blocks(title="Transformer Playground") as demo:
         gr.Markdown(t("title"))
         gr.Markdown(t("subtitle"))
         choices = model_choices()
-        with gr.Row(equal_height=True):
+        with gr.Row(equal_height=True, elem_id="shared-bar"):
             # allow_custom_value: a typed GPT-2 id from the Hub (state.get_bundle checks it, playground.hub loads it)
             picker = gr.Dropdown(choices, value=choices[0], label=t("model"), info=t("model_info"),
                                  allow_custom_value=True, elem_id="model-picker", scale=1)
@@ -114,7 +100,9 @@ def build_app() -> gr.Blocks:
             run = gr.Button(t("inspect"), variant="primary", elem_id="inspect-button", scale=0, min_width=120)
         if choices == [api.DEMO_MODEL]:
             gr.Markdown(t("untrained_notice"), elem_id="untrained-notice")
-        shared = Shared(picker, text, run)
+        stale_notice()
+        shared = Shared(picker, text, run, gr.State(0))
+        shared.wire(demo)
         with gr.Tabs(selected="attention"):
             for label, tab_id, module in TABS:
                 with gr.Tab(t(label), id=tab_id, elem_id=f"tab-{tab_id}"):

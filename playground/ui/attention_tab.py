@@ -84,7 +84,7 @@ add(
         "att_qkv_q": "q (query)",
         "att_qkv_K": "K (keys)",
         "att_qkv_scores": "q · k",
-        "att_qkv_scaled": "÷ √{d} = {sqrt_d:.2f}",
+        "att_qkv_scaled": "÷ √{d}\n= {sqrt_d:.2f}",
         "att_qkv_masked": "mask",
         "att_qkv_weights": "softmax",
         "att_qkv_V": "V (values)",
@@ -147,7 +147,7 @@ add(
         "att_qkv_q": "q（查询）",
         "att_qkv_K": "K（键）",
         "att_qkv_scores": "q · k",
-        "att_qkv_scaled": "÷ √{d} = {sqrt_d:.2f}",
+        "att_qkv_scaled": "÷ √{d}\n= {sqrt_d:.2f}",
         "att_qkv_masked": "掩码",
         "att_qkv_weights": "softmax",
         "att_qkv_V": "V（值）",
@@ -451,9 +451,7 @@ def build(shared, demo: gr.Blocks) -> None:
 
     outputs = [tokens, summary, grid, big, head_view, steps, steps_md, layer, head, focus, query, view]
     inputs = [shared.picker, shared.text, view]
-    gr.on(shared.triggers, on_inspect, inputs, outputs, api_name="inspect",
-          concurrency_id="inspect", concurrency_limit=4)
-    demo.load(on_inspect, inputs, outputs, api_visibility="private", concurrency_id="inspect")
+    shared.listen(on_inspect, inputs, outputs, api_name="inspect", concurrency_id="inspect", concurrency_limit=4)
 
     # Selector events only redraw from the view: cheap, so they share a wider queue; a burst of
     # clicks keeps only the last one. `.input` fires on user changes, not on on_inspect's updates.

@@ -246,9 +246,8 @@ def build(shared, demo: gr.Blocks) -> None:
 
     inputs = [shared.picker, shared.text, picker]
     outputs = [summary, *plots, pca, sim, picker, table, data]
-    gr.on(shared.triggers, on_embeddings_view, inputs, outputs, api_name="embeddings",
-          concurrency_id="embeddings", concurrency_limit=4)
-    demo.load(on_embeddings_view, inputs, outputs, api_visibility="private", concurrency_id="embeddings")
+    shared.listen(on_embeddings_view, inputs, outputs, api_name="embeddings", concurrency_id="embeddings",
+                  concurrency_limit=4)
     picker.input(on_neighbours, [shared.picker, picker], table, api_name="neighbours",
                  concurrency_id="embeddings")
     export_button.click(on_export, [data], [export_files], api_name="export_embeddings",

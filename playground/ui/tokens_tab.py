@@ -219,12 +219,13 @@ def build(shared, demo: gr.Blocks) -> None:
                           elem_id="tok-lab-merges", interactive=False, max_height=420, wrap=True)
 
     inputs, outputs = [shared.picker, shared.text], [spans, counts, compare]
-    gr.on(shared.triggers, on_tokenize, inputs, outputs, api_name="tokenize",
-          concurrency_id="tokenize", concurrency_limit=4)
-    demo.load(on_tokenize, inputs, outputs, api_visibility="private", concurrency_id="tokenize")
+    shared.listen(on_tokenize, inputs, outputs, api_name="tokenize", concurrency_id="tokenize", concurrency_limit=4)
 
     lab_inputs, lab_outputs = [corpus, vocab, shared.picker, shared.text], [lab_summary, lab_spans, merges]
-    gr.on([*shared.triggers, vocab.release, corpus.change], on_train_bpe, lab_inputs, lab_outputs,
-          api_name="train_bpe", concurrency_id="train_bpe", concurrency_limit=2, trigger_mode="always_last")
-    demo.load(on_train_bpe, lab_inputs, lab_outputs, api_visibility="private", concurrency_id="train_bpe")
+    lab = dict(concurrency_id="train_bpe", concurrency_limit=2, trigger_mode="always_last")
+    shared.listen(on_train_bpe, lab_inputs, lab_outputs, api_name="train_bpe", **lab)
+    # The lab's own controls: any new size (dragged, or typed in the slider's box and Enter: that
+    # fires .change but not .release) or another corpus; always_last keeps a drag to two runs.
+    gr.on([vocab.change, corpus.change], on_train_bpe, lab_inputs, lab_outputs,
+          api_visibility="private", **lab)
 

@@ -8,6 +8,8 @@ The model is tiny, so choosing a layer or head simply reruns the translation (a 
 
 from __future__ import annotations
 
+import difflib
+
 import gradio as gr
 import numpy as np
 
@@ -15,6 +17,7 @@ from .. import figures, seq2seq
 from ..checkpoint import CheckpointError
 from .i18n import add, language, t, text
 from .plots import FastPlot
+from .shared import clear_stale_js, mark_stale_on_failure
 
 EXAMPLES = (
     "The cat follows the dog.",
@@ -54,8 +57,9 @@ add(
         # handler-composed text
         "tr_err_empty": "The sentence is empty: type an English sentence such as “The cat follows the dog.”",
         "tr_err_long": "The sentence has {n} characters; the limit is {limit}.",
-        "tr_err_unknown": "Unknown word(s): {words}. The model was trained only on generated animal sentences "
-        "and knows these words: {vocab}",
+        "tr_err_unknown": "“{word}” is not a word this model knows{closest}. It knows only the words of its "
+        "animal sentences: see “Words the model knows” below the plots, or click an example.",
+        "tr_err_closest": " (closest known: {words})",
         "tr_err_missing": "The translation model is not available: {error}",
         "tr_summary": "{n_src} English tokens → {n_tgt} Chinese characters + the end token `</s>`.",
         "tr_added_stop": " A final “.” was added: every training sentence ends with one.",
@@ -96,7 +100,9 @@ add(
         "tr_missing": "⚠️ 翻译检查点还没有构建：请运行 `bash scripts/build_checkpoints.sh translate-en-zh`。",
         "tr_err_empty": "句子是空的：请输入一个英文句子，例如 “The cat follows the dog.”",
         "tr_err_long": "句子有 {n} 个字符；上限是 {limit}。",
-        "tr_err_unknown": "不认识的词：{words}。模型只在生成的动物句子上训练过，认识这些词：{vocab}",
+        "tr_err_unknown": "模型不认识“{word}”{closest}。它只认识那些动物句子里的词：见图下方的“模型认识的词”，"
+        "或者点一个例句。",
+        "tr_err_closest": "（最接近的已知词：{words}）",
         "tr_err_missing": "翻译模型不可用：{error}",
         "tr_summary": "{n_src} 个英文词元 → {n_tgt} 个汉字 + 结束词元 `</s>`。",
         "tr_added_stop": " 句末补了一个 “.”：每个训练句子都以它结尾。",
@@ -132,9 +138,11 @@ def _check(translator: seq2seq.Translator, sentence, lang: str) -> None:
     if len(sentence) > seq2seq.MAX_SOURCE_CHARS:
         raise gr.Error(text("tr_err_long", lang, n=len(sentence), limit=seq2seq.MAX_SOURCE_CHARS))
     unknown = translator.unknown_words(sentence)
-    if unknown:
-        vocab = ", ".join(translator.vocabulary())
-        raise gr.Error(text("tr_err_unknown", lang, words=", ".join(unknown), vocab=vocab), duration=None)
+    if unknown:  # a short message naming the first unknown word; the full list is in the accordion
+        word = unknown[0]
+        close = difflib.get_close_matches(word.lower(), translator.vocabulary(), n=3, cutoff=0.6)
+        closest = text("tr_err_closest", lang, words=", ".join(close)) if close else ""
+        raise gr.Error(text("tr_err_unknown", lang, word=word, closest=closest))
 
 
 def _head(patterns: np.ndarray, layer: int, head: int) -> np.ndarray:
@@ -189,7 +197,8 @@ def on_translate(sentence: str, layer, head, request: gr.Request | None = None):
 
 
 def build(shared, demo: gr.Blocks) -> None:
-    """Layout of the Translate tab; `shared` is unused (this tab has its own input)."""
+    """Layout of the Translate tab; `shared` is unused: this tab has its own input and examples and
+    never reads the page's shared text (the shared bar is hidden on this tab, style.css)."""
     translator = _translator()
     gr.Markdown(t("tr_what"), elem_id="tr-what")
     if translator is None:
@@ -215,10 +224,14 @@ def build(shared, demo: gr.Blocks) -> None:
         gr.Markdown(" · ".join(f"`{w}`" for w in translator.vocabulary()))
 
     inputs, outputs = [source, layer, head], [output, summary, enc_plot, dec_plot, cross_plot]
-    gr.on([run.click, source.submit], on_translate, inputs, outputs, api_name="translate",
-          concurrency_id="translate", concurrency_limit=4)  # fmt: skip
-    quick = dict(api_visibility="private", concurrency_id="translate", trigger_mode="always_last")
-    examples.load_input_event.then(on_translate, inputs, outputs, **quick)
-    layer.input(on_translate, inputs, outputs, **quick)
-    head.input(on_translate, inputs, outputs, **quick)
+    # A failed translation leaves the last result on screen, greyed out as stale (shared.py).
+    events = [gr.on([run.click, source.submit], on_translate, inputs, outputs, api_name="translate",
+                    concurrency_id="translate", concurrency_limit=4, trigger_mode="always_last",
+                    js=clear_stale_js("translate"), show_progress="minimal")]
+    quick = dict(api_visibility="private", concurrency_id="translate", trigger_mode="always_last",
+                 js=clear_stale_js("translate"))
+    events.append(examples.load_input_event.then(on_translate, inputs, outputs, **quick))
+    events += [layer.input(on_translate, inputs, outputs, **quick), head.input(on_translate, inputs, outputs, **quick)]
+    for event in events:
+        mark_stale_on_failure(event, "translate")
     demo.load(on_translate, inputs, outputs, api_visibility="private", concurrency_id="translate")

@@ -1,0 +1,125 @@
+"""Classroom readiness (issue 16) in a real browser: the step-by-step view measured at projector
+width, one pop-up per mistake that stays clear of the buttons and goes away, stale results marked,
+and bursts of clicks that do not pile up."""
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+WAIT = {"timeout": 30_000}
+PROJECTOR = {"width": 1280, "height": 720}
+NUMBER = re.compile(r"^(-?\d+\.\d\d|−∞)$")
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "locale": "en-US", "viewport": PROJECTOR}
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return a["left"] < b["right"] - 1 and b["left"] < a["right"] - 1 and a["top"] < b["bottom"] - 1 and \
+        b["top"] < a["bottom"] - 1
+
+
+STEPS_GEOMETRY_JS = """() => {
+  const root = document.querySelector('#att-steps');
+  const box = (el) => { const r = el.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width}; };
+  const headings = [...root.querySelectorAll('g.annotation')].map(g => ({text: g.textContent, ...box(g)}));
+  const numbers = [...root.querySelectorAll('.heatmap-label text')].map(t => {
+    const trace = t.closest('.hm'); const image = trace && trace.querySelector('image');
+    return {text: t.textContent, size: parseFloat(getComputedStyle(t).fontSize), ...box(t),
+            cell: image ? box(image) : null};
+  });
+  return {headings, numbers, width: root.getBoundingClientRect().width};
+}"""
+
+
+def test_step_by_step_is_legible_at_projector_width(page, app_url):
+    """Measured from plotly's rendered SVG at 1280 px: no two headings overlap, every number is
+    printed whole (two decimals or −∞), at least 12 px, and inside its own column."""
+    page.goto(app_url)
+    page.get_by_role("tab", name="Attention").click()
+    page.locator("#text-input textarea").fill("The dog saw the cat. She ran to the tree.")
+    page.locator("#inspect-button").click()
+    expect(page.locator("#att-steps .heatmap-label text").first).to_be_visible(**WAIT)
+    time.sleep(0.5)  # let plotly finish laying out
+    geo = page.evaluate(STEPS_GEOMETRY_JS)
+    headings = geo["headings"]
+    names = " ".join(h["text"] for h in headings)
+    for word in ("q · k", "÷ √", "mask", "softmax", "K (keys)", "V (values)"):
+        assert word in names, names
+    for i, a in enumerate(headings):
+        for b in headings[i + 1:]:
+            assert not _overlap(a, b), f"headings overlap: {a['text']!r} and {b['text']!r}"
+    numbers = geo["numbers"]
+    assert len(numbers) >= 4 * 10  # four per-key columns of a ten-odd-token text
+    for n in numbers:
+        assert NUMBER.match(n["text"]), f"number cut or garbled: {n['text']!r}"
+        assert n["size"] >= 12, n
+        cell = n["cell"]
+        assert cell is not None
+        assert cell["left"] - 1 <= n["left"] and n["right"] <= cell["right"] + 1, f"{n['text']} spills out"
+        assert n["width"] <= 0.8 * cell["width"], f"{n['text']} fills its column: unreadable"
+    # the columns are wide: at least 70 px each at this width (they were ~20 px)
+    widths = {round(n["cell"]["left"]): n["cell"]["width"] for n in numbers}
+    assert min(widths.values()) >= 70, widths
+
+
+def _toasts(page):
+    return page.locator(".toast-message-text")
+
+
+def test_one_mistake_one_pop_up_clear_of_the_buttons_and_stale_results_marked(page, app_url):
+    page.goto(app_url)
+    page.get_by_role("tab", name="Attention").click()
+    expect(page.locator("#att-tokens .tok").first).to_be_visible(**WAIT)
+    page.locator("#text-input textarea").fill("")
+    page.locator("#inspect-button").click()
+    expect(_toasts(page)).to_have_count(1, **WAIT)
+    time.sleep(1.5)  # a second listener would have raised by now
+    expect(_toasts(page)).to_have_count(1)
+    expect(_toasts(page)).to_contain_text("empty")
+    toast = page.locator(".toast-wrap").bounding_box()
+    for button in ("#inspect-button", "#model-picker"):
+        assert not _overlap(_edges(toast), _edges(page.locator(button).bounding_box())), button
+    # the previous results stay, but are marked as belonging to the previous input
+    expect(page.locator("body")).to_have_class(re.compile(r"\bpg-stale\b"))
+    expect(page.locator("#stale-notice")).to_be_visible()
+    assert float(page.locator("#att-big .js-plotly-plot").evaluate(
+        "e => getComputedStyle(e).opacity")) < 0.5
+    # and the pop-up goes away by itself
+    expect(_toasts(page)).to_have_count(0, timeout=20_000)
+    # a good input clears the mark
+    page.locator("#text-input textarea").fill("The cat sat.")
+    page.locator("#inspect-button").click()
+    expect(page.locator("#att-summary")).to_contain_text("tokens", **WAIT)
+    expect(page.locator("body")).not_to_have_class(re.compile(r"\bpg-stale\b"), **WAIT)
+    expect(page.locator("#stale-notice")).to_be_hidden()
+
+
+def _edges(box: dict) -> dict:
+    return {"left": box["x"], "right": box["x"] + box["width"], "top": box["y"], "bottom": box["y"] + box["height"]}
+
+
+def test_a_burst_of_clicks_runs_at_most_twice_and_ends_on_the_last_text(page, app_url):
+    page.goto(app_url)
+    page.get_by_role("tab", name="Attention").click()
+    expect(page.locator("#att-tokens .tok").first).to_be_visible(**WAIT)
+    time.sleep(1)
+    inspect_fn = page.evaluate(
+        "() => window.gradio_config.dependencies.find(d => d.api_name === 'inspect').id")
+    joins = []  # the fn_index of every event the page submits
+    page.on("request", lambda r: "queue/join" in r.url and joins.append(r.post_data_json.get("fn_index")))
+    page.locator("#text-input textarea").fill("The last one.")
+    # six clicks within a millisecond: a class of impatient students
+    page.evaluate("() => { const b = document.querySelector('#inspect-button');"
+                  " for (let i = 0; i < 6; i++) b.click(); }")
+    expect(page.locator("#att-tokens")).to_contain_text("last", **WAIT)
+    time.sleep(2)
+    # the Attention tab's model run: while one runs, further clicks keep only the last pending
+    runs = joins.count(inspect_fn)
+    assert 1 <= runs <= 3, joins
