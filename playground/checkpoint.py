@@ -147,14 +147,17 @@ def _describe(cfg: ModelConfig) -> str:
     )
 
 
-def _match_names(keys: list[str], expected: dict[str, tuple[int, ...]], cfg: ModelConfig) -> dict[str, str]:
-    """Map our names to the file's: keys may lack the `transformer.` prefix (Hub GPT-2 files)."""
+def _match_names(
+    keys: list[str], expected: dict[str, tuple[int, ...]], describe: str, alias=None, skip=None
+) -> dict[str, str]:
+    """Map our tensor names to the file's keys. `alias(key)` gives the name a key stands for
+    (GPT-2: Hub files lack the `transformer.` prefix); keys where `skip(key)` holds are ignored."""
     found: dict[str, str] = {}
     unexpected = []
     for key in keys:
-        if key == _TIED_HEAD or _MASK_BUFFER.fullmatch(key):
+        if skip is not None and skip(key):
             continue
-        name = key if key in expected else f"transformer.{key}"
+        name = alias(key) if alias is not None else key
         if name not in expected:
             unexpected.append(key)
         elif name in found:
@@ -163,18 +166,18 @@ def _match_names(keys: list[str], expected: dict[str, tuple[int, ...]], cfg: Mod
             found[name] = key
     if unexpected:
         raise CheckpointError(
-            f"model.safetensors has {len(unexpected)} tensor(s) a GPT-2 of this size does not have: "
-            f"{_list(sorted(unexpected))} ({_describe(cfg)})"
+            f"model.safetensors has {len(unexpected)} tensor(s) the model in config.json does not have: "
+            f"{_list(sorted(unexpected))} ({describe})"
         )
     missing = [name for name in expected if name not in found]
     if missing:
         raise CheckpointError(
-            f"model.safetensors is missing {len(missing)} tensor(s): {_list(missing)} ({_describe(cfg)})"
+            f"model.safetensors is missing {len(missing)} tensor(s): {_list(missing)} ({describe})"
         )
     return found
 
 
-def _check_header(f, key: str, shape: tuple[int, ...], cfg: ModelConfig) -> None:
+def _check_header(f, key: str, shape: tuple[int, ...], describe: str) -> None:
     """Dtype and shape from the safetensors header, before any data is read."""
     entry = f.get_slice(key)
     dtype, actual = entry.get_dtype(), tuple(entry.get_shape())
@@ -183,9 +186,7 @@ def _check_header(f, key: str, shape: tuple[int, ...], cfg: ModelConfig) -> None
             f"tensor {key} has dtype {dtype}; weights must be floating point ({', '.join(FLOAT_DTYPES)})"
         )
     if actual != shape:
-        raise CheckpointError(
-            f"tensor {key} has shape {list(actual)}, expected {list(shape)} ({_describe(cfg)})"
-        )
+        raise CheckpointError(f"tensor {key} has shape {list(actual)}, expected {list(shape)} ({describe})")
 
 
 def not_safetensors_error(path: Path, err: Exception) -> CheckpointError:
@@ -204,6 +205,36 @@ def not_safetensors_error(path: Path, err: Exception) -> CheckpointError:
     )
 
 
+def read_weights(
+    path: Path, expected: dict[str, tuple[int, ...]], describe: str, *, alias=None, skip=None,
+    check_too: dict[str, tuple[int, ...]] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Float32 tensors by our name from a safetensors file, every model's one weight reader.
+
+    Checks, in order: the file's size, then from the header alone the names (`expected`, via
+    `_match_names`), dtypes and shapes, then reads and requires finite values. `check_too`: keys
+    that may be in the file and are checked but not read (GPT-2's tied lm_head). `describe`
+    ends each shape message (what config.json says).
+    """
+    check_file_size(path, MAX_CHECKPOINT_BYTES)
+    try:
+        with safe_open(path, framework="pt") as f:
+            keys = list(f.keys())
+            names = _match_names(keys, expected, describe, alias, skip)
+            for name, key in names.items():
+                _check_header(f, key, expected[name], describe)
+            for key, shape in (check_too or {}).items():
+                if key in keys:
+                    _check_header(f, key, shape, describe)
+            state = {name: f.get_tensor(key).to(torch.float32) for name, key in names.items()}
+    except SafetensorError as err:
+        raise not_safetensors_error(path, err) from None
+    for name, tensor in state.items():
+        if not torch.isfinite(tensor).all():
+            raise CheckpointError(f"tensor {names[name]} contains NaN or infinite values")
+    return state
+
+
 def load_state_dict_checked(file, cfg: ModelConfig) -> dict[str, torch.Tensor]:
     """Read a GPT-2 safetensors file as float32 tensors named like `TinyGPT.state_dict()`.
 
@@ -214,22 +245,13 @@ def load_state_dict_checked(file, cfg: ModelConfig) -> dict[str, torch.Tensor]:
     path = Path(file)
     if not path.is_file():
         raise CheckpointError(f"{path.name} not found: a checkpoint needs its weights in model.safetensors")
-    check_file_size(path, MAX_CHECKPOINT_BYTES)
     expected = expected_shapes(cfg)
-    try:
-        with safe_open(path, framework="pt") as f:
-            keys = list(f.keys())
-            names = _match_names(keys, expected, cfg)
-            for name, key in names.items():
-                _check_header(f, key, expected[name], cfg)
-            if _TIED_HEAD in keys:
-                _check_header(f, _TIED_HEAD, expected["transformer.wte.weight"], cfg)
-            state = {name: f.get_tensor(key).to(torch.float32) for name, key in names.items()}
-    except SafetensorError as err:
-        raise not_safetensors_error(path, err) from None
-    for name, tensor in state.items():
-        if not torch.isfinite(tensor).all():
-            raise CheckpointError(f"tensor {names[name]} contains NaN or infinite values")
+    state = read_weights(
+        path, expected, _describe(cfg),
+        alias=lambda key: key if key in expected else f"transformer.{key}",
+        skip=lambda key: key == _TIED_HEAD or _MASK_BUFFER.fullmatch(key) is not None,
+        check_too={_TIED_HEAD: expected["transformer.wte.weight"]},
+    )  # fmt: skip
     state[_TIED_HEAD] = state["transformer.wte.weight"]
     return state
 
@@ -254,16 +276,17 @@ def read_config(path: Path) -> tuple[ModelConfig, dict]:
     return cfg, meta
 
 
-def read_tokenizer(path: Path, cfg: ModelConfig) -> Tokenizer:
+def read_tokenizer(path: Path, d_vocab: int) -> Tokenizer:
+    """A tokenizer.json no larger than its model's `d_vocab` embeddings (any model kind)."""
     check_file_size(path, MAX_JSON_BYTES)
     try:
         tokenizer = Tokenizer.from_file(path)
     except TokenizerError as err:
-        raise CheckpointError(f"tokenizer.json: {err}") from None
-    if tokenizer.vocab_size > cfg.d_vocab:
+        raise CheckpointError(f"{path.name}: {err}") from None
+    if tokenizer.vocab_size > d_vocab:
         raise CheckpointError(
-            f"tokenizer.json has {tokenizer.vocab_size} tokens but the model has only {cfg.d_vocab} "
-            "embeddings (vocab_size in config.json); the tokenizer's vocabulary must not be larger"
+            f"{path.name} has {tokenizer.vocab_size} tokens but the model has only {d_vocab} "
+            "embeddings (config.json); the tokenizer's vocabulary must not be larger"
         )
     return tokenizer
 
@@ -329,7 +352,7 @@ def _load_folder(folder: Path, allow_missing_tokenizer: bool, device) -> Checkpo
         )
     cfg, meta = read_config(folder / "config.json")
     tokenizer_file = folder / "tokenizer.json"
-    tokenizer = read_tokenizer(tokenizer_file, cfg) if tokenizer_file.is_file() else None
+    tokenizer = read_tokenizer(tokenizer_file, cfg.d_vocab) if tokenizer_file.is_file() else None
     state = load_state_dict_checked(folder / "model.safetensors", cfg)
     card = read_json(folder / "card.json") if (folder / "card.json").is_file() else None
     model = TinyGPT(cfg)

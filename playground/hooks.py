@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from .device import device_of
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .model import TinyGPT
 
 
 class HookPoint(nn.Module):
@@ -88,9 +84,9 @@ class ActivationCache:
     def __len__(self) -> int:
         return len(self._store)
 
-    def to(self, device: torch.device | str) -> ActivationCache:
+    def to(self, device: torch.device | str) -> ActivationCache:  # the same kind of cache
         """The same activations on `device` (e.g. "cpu" before numpy or a figure reads them)."""
-        return ActivationCache({k: v.to(device) for k, v in self._store.items()}, self.n_layers)
+        return type(self)({k: v.to(device) for k, v in self._store.items()}, self.n_layers)
 
     def _layer(self, layer: int) -> int:
         if not -self.n_layers <= layer < self.n_layers:
@@ -144,16 +140,19 @@ class ActivationCache:
 
 
 def run_with_cache(
-    model: TinyGPT,
-    ids,
+    model: nn.Module,
+    *inputs,
     names: Iterable[str] | None = None,
-    kv_cache=None,
+    **kwargs,
 ) -> tuple[torch.Tensor, ActivationCache]:
-    """Run `model` on `ids` ((T,) or (B, T)) and capture activations.
+    """Run `model(*inputs, **kwargs)` and capture activations by hook name.
 
-    Returns logits `(B, T, d_vocab)` (batch added if `ids` was 1-D) and the cache, both on the
-    model's device (`cache.to("cpu")` for numpy). `names=None` captures every hook; otherwise
-    only those listed (unknown names raise).
+    Works for any model with a `hook_points` dict (TinyGPT takes `ids`, the translator
+    `src, tgt_in`). Each input is token ids, (T,) or (B, T); a batch dimension is added to 1-D
+    ones. Returns the model's output (e.g. logits `(B, T, d_vocab)`) and the cache, of the
+    model's `cache_class` (default `ActivationCache`), both on the model's device
+    (`cache.to("cpu")` for numpy). `names=None` captures every hook; otherwise only those listed
+    (unknown names raise). `kwargs` (e.g. `kv_cache`) go to the model.
     """
     points = model.hook_points
     if names is None:
@@ -162,10 +161,11 @@ def run_with_cache(
         wanted = list(names)
         unknown = [n for n in wanted if n not in points]
         if unknown:
-            raise KeyError(f"unknown hook names {unknown}; see playground.hooks.hook_names()")
-    ids = torch.as_tensor(ids, dtype=torch.long, device=device_of(model))
-    if ids.dim() == 1:
-        ids = ids.unsqueeze(0)
+            raise KeyError(
+                f"unknown hook names {unknown}; this model's are e.g. {list(points)[:3]} (all: model.hook_points)"
+            )
+    inputs = [torch.as_tensor(x, dtype=torch.long, device=device_of(model)) for x in inputs]
+    inputs = [x.unsqueeze(0) if x.dim() == 1 else x for x in inputs]  # each (B, T)
     store: dict[str, torch.Tensor] = {}
     handles = []
     # Hooks live on the module, so a forward pass of the same (shared, cached) model in another
@@ -178,8 +178,9 @@ def run_with_cache(
                     store[name] = output.detach()
             handles.append(points[name].register_forward_hook(save))
         with torch.no_grad():
-            logits = model(ids, kv_cache=kv_cache)
+            out = model(*inputs, **kwargs)
     finally:
         for h in handles:
             h.remove()
-    return logits, ActivationCache(store, model.cfg.n_layers)
+    cache_class = getattr(model, "cache_class", ActivationCache)
+    return out, cache_class(store, model.cfg.n_layers)

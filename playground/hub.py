@@ -320,7 +320,7 @@ def _read_merges(path: Path) -> list[tuple[str, str]]:
 
 def _tokenizer(files: HubFiles, cfg) -> Tokenizer:
     if files.tokenizer is not None:
-        return read_tokenizer(files.tokenizer, cfg)
+        return read_tokenizer(files.tokenizer, cfg.d_vocab)
     vocab = read_json(files.vocab)
     try:
         tokenizer = Tokenizer.from_gpt2_vocab(vocab, _read_merges(files.merges))

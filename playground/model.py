@@ -5,9 +5,9 @@ embedding, LayerNorm eps 1e-5 — and Hugging Face GPT-2 parameter names and lay
 (`transformer.h.0.attn.c_attn.weight` is `(d_model, 3 * d_model)`, a "Conv1D"). So a folder we
 save is a GPT-2 folder 🤗 transformers loads, and GPT-2-family weights load here.
 
-Attention has two paths with one meaning: a manual `softmax(QKᵀ/√d + mask) V` that feeds
-the hook points, and PyTorch's fused `scaled_dot_product_attention`, used when nobody
-listens (training, plain generation). Only torch and the standard library are imported.
+`MultiHeadAttention` is the project's one attention (the translator in seq2seq.py uses it
+too); it has two paths with one meaning, a manual one that feeds the hook points and PyTorch's
+fused kernel when nobody listens.
 """
 
 from __future__ import annotations
@@ -61,14 +61,41 @@ class KVCache:
         return self.k[layer][:, :, :end], self.v[layer][:, :, :end]
 
 
-class Attention(nn.Module):
-    def __init__(self, cfg: ModelConfig) -> None:
+def visible_keys(
+    Tq: int, Tk: int, past: int, causal: bool, key_pad: torch.Tensor | None, device=None
+) -> torch.Tensor | None:
+    """Which keys each query may see (True = may look), or None when every query sees every key.
+
+    `causal`: query t (absolute position past + t) sees keys 0..past + t, never later ones.
+    `key_pad` (B, Tk), True = padding: never seen. Shape (Tq, Tk), or (B, 1, Tq, Tk) with padding.
+    """
+    visible = None
+    if causal and not (Tq == 1 and past + 1 == Tk):  # one newest token sees everything anyway
+        query_pos = torch.arange(past, past + Tq, device=device).unsqueeze(1)  # (Tq, 1) absolute positions
+        visible = torch.arange(Tk, device=device).unsqueeze(0) <= query_pos  # (Tq, Tk)
+    if key_pad is not None:
+        not_pad = ~key_pad[:, None, None, :]  # (B, 1, 1, Tk)
+        visible = not_pad if visible is None else not_pad & visible
+    return visible
+
+
+class MultiHeadAttention(nn.Module):
+    """softmax(QKᵀ/√d_head + mask) V over H heads, with a hook point at every stage.
+
+    The project's one attention: TinyGPT's causal self-attention and the translator's encoder
+    self-, decoder masked self- and cross-attention (seq2seq.py) all call `attend`. Subclasses
+    own the projections, because their layouts belong to each checkpoint format (GPT-2's fused
+    Conv1D `c_attn`; the translator's separate q/k/v projections, since cross-attention takes
+    queries and keys from different sequences).
+
+    Two paths with one meaning: a manual `softmax(QKᵀ/√d + mask) V` that feeds the hook points,
+    and PyTorch's fused `scaled_dot_product_attention`, used when nobody listens (training,
+    plain generation and decoding).
+    """
+
+    def __init__(self, n_heads: int, d_head: int, dropout: float = 0.0) -> None:
         super().__init__()
-        self.n_heads, self.d_head = cfg.n_heads, cfg.d_head
-        self.c_attn = Conv1D(cfg.d_model, 3 * cfg.d_model)
-        self.c_proj = Conv1D(cfg.d_model, cfg.d_model)
-        self.dropout = cfg.dropout
-        self.resid_dropout = nn.Dropout(cfg.dropout)
+        self.n_heads, self.d_head, self.dropout = n_heads, d_head, dropout
         self.hook_q, self.hook_k, self.hook_v = HookPoint(), HookPoint(), HookPoint()
         self.hook_attn_scores, self.hook_pattern, self.hook_z = HookPoint(), HookPoint(), HookPoint()
 
@@ -78,47 +105,67 @@ class Attention(nn.Module):
             for h in (self.hook_q, self.hook_k, self.hook_v, self.hook_attn_scores, self.hook_pattern, self.hook_z)
         )
 
-    def forward(self, x: torch.Tensor, layer: int, kv_cache: KVCache | None) -> torch.Tensor:
-        B, T, C = x.shape  # x: (B, T, d_model)
+    def attend(
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        *,
+        causal: bool,
+        key_pad: torch.Tensor | None = None,
+        kv_cache: KVCache | None = None,
+        layer: int = 0,
+    ) -> torch.Tensor:
+        """Projected q (B, Tq, d_model) and k, v (B, Tk, d_model) -> z (B, Tq, d_model), the heads'
+        weighted values side by side, before the output projection. `kv_cache` prepends the keys
+        and values of earlier tokens (its `layer` slot); see `visible_keys` for `causal`, `key_pad`."""
+        B, Tq, C = q.shape
+        Tk = k.shape[1]
         H, D = self.n_heads, self.d_head
-        q, k, v = self.c_attn(x).split(C, dim=2)  # each (B, T, d_model)
-        q = self.hook_q(q.view(B, T, H, D))  # (B, T, H, D)
-        k = self.hook_k(k.view(B, T, H, D))
-        v = self.hook_v(v.view(B, T, H, D))
+        q = self.hook_q(q.view(B, Tq, H, D))  # (B, Tq, H, D)
+        k = self.hook_k(k.view(B, Tk, H, D))  # (B, Tk, H, D)
+        v = self.hook_v(v.view(B, Tk, H, D))
         q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # (B, H, T, D)
         past = 0
         if kv_cache is not None:
             past = kv_cache.length
-            k, v = kv_cache.append(layer, k, v)  # (B, H, past + T, D)
+            k, v = kv_cache.append(layer, k, v)  # (B, H, past + Tk, D)
+        p = self.dropout if self.training else 0.0
         if self._listening():
-            z = self._manual_attention(q, k, v, past)
+            z = self._manual_attention(q, k, v, visible_keys(Tq, k.shape[2], past, causal, key_pad, q.device))
+        elif causal and past == 0 and key_pad is None:  # the kernel's own causal mask: no mask tensor
+            z = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
         else:
-            z = self._fused_attention(q, k, v, past)
-        z = self.hook_z(z.transpose(1, 2))  # (B, T, H, D)
-        return self.resid_dropout(self.c_proj(z.reshape(B, T, C)))
+            visible = visible_keys(Tq, k.shape[2], past, causal, key_pad, q.device)
+            z = F.scaled_dot_product_attention(q, k, v, attn_mask=visible, dropout_p=p)
+        z = self.hook_z(z.transpose(1, 2))  # (B, Tq, H, D)
+        return z.reshape(B, Tq, C)
 
-    def _manual_attention(self, q, k, v, past: int) -> torch.Tensor:
-        """softmax(QKᵀ/√d + causal mask) V, step by step so each stage can be captured."""
-        Tq, Tk = q.shape[2], k.shape[2]
+    def _manual_attention(self, q, k, v, visible: torch.Tensor | None) -> torch.Tensor:
+        """softmax(QKᵀ/√d + mask) V, step by step so each stage can be captured."""
         scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_head)  # (B, H, Tq, Tk)
-        query_pos = torch.arange(past, past + Tq, device=q.device).unsqueeze(1)  # (Tq, 1) absolute positions
-        future = torch.arange(Tk, device=q.device).unsqueeze(0) > query_pos  # (Tq, Tk) True = not visible
-        scores = self.hook_attn_scores(scores.masked_fill(future, float("-inf")))
-        pattern = self.hook_pattern(scores.softmax(dim=-1))  # (B, H, Tq, Tk)
+        if visible is not None:
+            scores = scores.masked_fill(~visible, float("-inf"))
+        scores = self.hook_attn_scores(scores)
+        pattern = self.hook_pattern(scores.softmax(dim=-1))  # (B, H, Tq, Tk), rows sum to 1
         if self.training and self.dropout:
             pattern = F.dropout(pattern, self.dropout)
         return pattern @ v  # (B, H, Tq, D)
 
-    def _fused_attention(self, q, k, v, past: int) -> torch.Tensor:
-        Tq, Tk = q.shape[2], k.shape[2]
-        p = self.dropout if self.training else 0.0
-        if past == 0:
-            return F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
-        if Tq == 1:  # one new token sees everything before it
-            return F.scaled_dot_product_attention(q, k, v, dropout_p=p)
-        keys, queries = torch.arange(Tk, device=q.device), torch.arange(past, past + Tq, device=q.device)
-        visible = keys.unsqueeze(0) <= queries.unsqueeze(1)  # (Tq, Tk)
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=visible, dropout_p=p)
+
+class Attention(MultiHeadAttention):
+    """GPT-2's causal self-attention: one fused Conv1D `c_attn` makes q, k and v."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__(cfg.n_heads, cfg.d_head, cfg.dropout)
+        self.c_attn = Conv1D(cfg.d_model, 3 * cfg.d_model)
+        self.c_proj = Conv1D(cfg.d_model, cfg.d_model)
+        self.resid_dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor, layer: int, kv_cache: KVCache | None) -> torch.Tensor:
+        q, k, v = self.c_attn(x).split(x.shape[-1], dim=2)  # x: (B, T, d_model); each (B, T, d_model)
+        z = self.attend(q, k, v, causal=True, kv_cache=kv_cache, layer=layer)  # (B, T, d_model)
+        return self.resid_dropout(self.c_proj(z))
 
 
 class MLP(nn.Module):

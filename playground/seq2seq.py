@@ -12,10 +12,13 @@ This is the article's architecture (section 2 flowchart, section 5 code), small 
 Cross-attention is the one new piece compared with GPT: it is how the decoder reads the
 source, and its pattern (target tokens x source tokens) is the word alignment.
 
-Blocks are pre-LayerNorm with a GELU MLP, like TinyGPT. Every attention stage passes through a
-`HookPoint` whose *module path is its name* (`encoder.blocks.0.attn.hook_pattern`,
-`decoder.blocks.1.cross_attn.hook_pattern`, ...), so `run_with_cache` here captures them the
-same way `playground.hooks.run_with_cache` does for TinyGPT.
+Blocks are pre-LayerNorm with a GELU MLP, like TinyGPT, and every attention is the GPT's own
+(`model.MultiHeadAttention`, with separate q/k/v projections so cross-attention can take keys
+from the encoder). Every attention stage passes through a `HookPoint` whose *module path is its
+name* (`encoder.blocks.0.attn.hook_pattern`, `decoder.blocks.1.cross_attn.hook_pattern`, ...),
+so `hooks.run_with_cache(model, src, tgt_in)` captures them as it does for TinyGPT, each
+thread seeing only its own activations. Training uses `training.optimizer_step`, loading
+`checkpoint.read_weights`.
 
 Data: `corpora.story_pairs` (aligned English/Chinese sentences). Tokenizers: words on the
 English side (lower-cased, so "The" and "the" are one token) and characters on the Chinese
@@ -30,10 +33,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import random
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,29 +43,20 @@ import numpy as np
 import tokenizers
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers
 from torch import nn
 
-from . import story_grammar
-from .checkpoint import (
-    FLOAT_DTYPES,
-    MAX_CHECKPOINT_BYTES,
-    CheckpointError,
-    check_file_size,
-    json_text,
-    not_safetensors_error,
-    read_json,
-)
+from . import checkpoint, story_grammar
+from .checkpoint import CheckpointError, json_text, read_json
 from .config import MODEL_LIMITS, ConfigError, TrainConfig, check_number_field, check_whole_field
 from .corpora import story_pairs
 from .errors import check_range, register
-from .hooks import ActivationCache, HookPoint
+from .hooks import ActivationCache, HookPoint, run_with_cache
 from .kernels import gelu_tanh
-from .model import FinalNorm  # the GPT's final LayerNorm with its hook: the same here
-from .tokenizer import WORD_PATTERN, Tokenizer, TokenizerError
-from .training import lr_at, make_optimizer
+from .model import FinalNorm, MultiHeadAttention  # the GPT's attention and final LayerNorm
+from .tokenizer import WORD_PATTERN, Tokenizer
+from .training import lr_at, make_optimizer, optimizer_step
 
 ARCHITECTURE = "encoder-decoder"
 MODEL_TYPE = "playground-seq2seq"
@@ -157,54 +150,22 @@ class Seq2SeqConfig:
 # ---------------------------------------------------------------- model
 
 
-class MultiHeadAttention(nn.Module):
-    """softmax(QKᵀ/√d_head + mask) V, H heads. Self-attention when `memory` is `x`;
-    cross-attention when `memory` is the encoder output (queries ask, the source answers).
-
-    Like TinyGPT there are two paths with one meaning: a manual one feeding the hook points,
-    and PyTorch's fused kernel when nobody listens (training, decoding)."""
+class TranslatorAttention(MultiHeadAttention):
+    """The GPT's attention (model.MultiHeadAttention) with separate q, k, v projections, so the
+    queries may come from one sequence and the keys and values from another: self-attention when
+    `memory` is `x`, cross-attention when `memory` is the encoder output (queries ask, the source
+    answers)."""
 
     def __init__(self, cfg: Seq2SeqConfig, causal: bool) -> None:
-        super().__init__()
+        super().__init__(cfg.n_heads, cfg.d_head)
         d = cfg.d_model
-        self.n_heads, self.d_head, self.causal = cfg.n_heads, cfg.d_head, causal
+        self.causal = causal
         self.q_proj, self.k_proj, self.v_proj, self.o_proj = (nn.Linear(d, d) for _ in range(4))
-        self.hook_q, self.hook_k, self.hook_v = HookPoint(), HookPoint(), HookPoint()
-        self.hook_attn_scores, self.hook_pattern, self.hook_z = HookPoint(), HookPoint(), HookPoint()
-
-    def _listening(self) -> bool:
-        hooks = (self.hook_q, self.hook_k, self.hook_v, self.hook_attn_scores, self.hook_pattern, self.hook_z)
-        return any(h.listening for h in hooks)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor, key_pad: torch.Tensor | None) -> torch.Tensor:
-        B, Tq, C = x.shape  # x: (B, Tq, d_model) queries come from here
-        Tk = memory.shape[1]  # memory: (B, Tk, d_model) keys and values come from here
-        H, D = self.n_heads, self.d_head
-        q = self.hook_q(self.q_proj(x).view(B, Tq, H, D))  # (B, Tq, H, D)
-        k = self.hook_k(self.k_proj(memory).view(B, Tk, H, D))  # (B, Tk, H, D)
-        v = self.hook_v(self.v_proj(memory).view(B, Tk, H, D))
-        q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # (B, H, T, D)
-        visible = self._visible(Tq, Tk, key_pad)  # (B or 1, 1, Tq, Tk) True = may look; or None
-        if self._listening():
-            scores = q @ k.transpose(-2, -1) / math.sqrt(D)  # (B, H, Tq, Tk)
-            if visible is not None:
-                scores = scores.masked_fill(~visible, float("-inf"))
-            pattern = self.hook_pattern(self.hook_attn_scores(scores).softmax(dim=-1))  # rows sum to 1
-            z = pattern @ v  # (B, H, Tq, D)
-        else:
-            z = F.scaled_dot_product_attention(q, k, v, attn_mask=visible)
-        z = self.hook_z(z.transpose(1, 2))  # (B, Tq, H, D)
-        return self.o_proj(z.reshape(B, Tq, C))
-
-    def _visible(self, Tq: int, Tk: int, key_pad: torch.Tensor | None) -> torch.Tensor | None:
-        """Which keys each query may see: not padding, and (decoder self-attention) not later."""
-        visible = None
-        if key_pad is not None:  # (B, Tk) True = padding
-            visible = ~key_pad[:, None, None, :]  # (B, 1, 1, Tk)
-        if self.causal:
-            earlier = torch.ones(Tq, Tk, dtype=torch.bool).tril()  # (Tq, Tk)
-            visible = earlier if visible is None else visible & earlier
-        return visible
+        # x: (B, Tq, d_model) asks; memory: (B, Tk, d_model) answers; key_pad: (B, Tk) True = padding
+        z = self.attend(self.q_proj(x), self.k_proj(memory), self.v_proj(memory), causal=self.causal, key_pad=key_pad)
+        return self.o_proj(z)  # (B, Tq, d_model)
 
 
 class MLP(nn.Module):
@@ -223,7 +184,7 @@ class EncoderBlock(nn.Module):
     def __init__(self, cfg: Seq2SeqConfig) -> None:
         super().__init__()
         self.ln_1, self.ln_2 = (nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps) for _ in range(2))
-        self.attn, self.mlp = MultiHeadAttention(cfg, causal=False), MLP(cfg)
+        self.attn, self.mlp = TranslatorAttention(cfg, causal=False), MLP(cfg)
         self.hook_resid_pre, self.hook_resid_mid, self.hook_resid_post = HookPoint(), HookPoint(), HookPoint()
 
     def forward(self, x: torch.Tensor, src_pad: torch.Tensor | None) -> torch.Tensor:
@@ -239,8 +200,8 @@ class DecoderBlock(nn.Module):
     def __init__(self, cfg: Seq2SeqConfig) -> None:
         super().__init__()
         self.ln_1, self.ln_2, self.ln_3 = (nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps) for _ in range(3))
-        self.self_attn = MultiHeadAttention(cfg, causal=True)
-        self.cross_attn = MultiHeadAttention(cfg, causal=False)
+        self.self_attn = TranslatorAttention(cfg, causal=True)
+        self.cross_attn = TranslatorAttention(cfg, causal=False)
         self.mlp = MLP(cfg)
         self.hook_resid_pre, self.hook_resid_mid = HookPoint(), HookPoint()
         self.hook_resid_cross, self.hook_resid_post = HookPoint(), HookPoint()
@@ -273,11 +234,38 @@ class Stack(nn.Module):
         return self.hook_embed(self.embed(ids)) + pos
 
 
+# The three kinds of attention, by the module path of their attention block ({} = layer).
+ATTENTION_KINDS = {
+    "encoder": "encoder.blocks.{}.attn",  # (H, S, S): source queries x source keys
+    "decoder": "decoder.blocks.{}.self_attn",  # (H, T, T): masked, zero above the diagonal
+    "cross": "decoder.blocks.{}.cross_attn",  # (H, T, S): target positions x source tokens
+}
+
+
+class Seq2SeqCache(ActivationCache):
+    """Captured activations by hook name (raw entries keep the batch dimension), with the
+    patterns of the three kinds of attention (`ATTENTION_KINDS`) one call away."""
+
+    def kind_pattern(self, kind: str, layer: int, batch: int = 0) -> torch.Tensor:
+        """The attention pattern of `kind` ("encoder", "decoder" or "cross") at `layer`."""
+        return self._get(ATTENTION_KINDS[kind].format(self._layer(layer)) + ".hook_pattern", batch)
+
+    encoder_pattern = functools.partialmethod(kind_pattern, "encoder")
+    decoder_pattern = functools.partialmethod(kind_pattern, "decoder")
+    cross_pattern = functools.partialmethod(kind_pattern, "cross")
+
+    def pattern(self, layer: int, batch: int = 0) -> torch.Tensor:
+        raise KeyError("an encoder-decoder has three kinds of attention: use encoder_pattern, "
+                       "decoder_pattern or cross_pattern")  # fmt: skip
+
+
 class Seq2Seq(nn.Module):
     """`forward(src (B, S), tgt_in (B, T)) -> logits (B, T, d_vocab_tgt)`.
 
     `tgt_in` is "<s>" + the target so far; logits[:, t] predict target token t (teacher forcing
     in training, one new token per step in `greedy_decode`). Padding (id 0) in `src` is masked."""
+
+    cache_class = Seq2SeqCache  # what hooks.run_with_cache returns for this model
 
     def __init__(self, cfg: Seq2SeqConfig) -> None:
         super().__init__()
@@ -321,62 +309,6 @@ class Seq2Seq(nn.Module):
 
     def n_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
-
-
-def hook_names(n_layers: int) -> list[str]:
-    """The attention-pattern hooks of a model with `n_layers` encoder and decoder blocks."""
-    enc = [f"encoder.blocks.{i}.attn.hook_pattern" for i in range(n_layers)]
-    dec = [f"decoder.blocks.{i}.{kind}.hook_pattern" for i in range(n_layers) for kind in ("self_attn", "cross_attn")]
-    return enc + dec
-
-
-class Seq2SeqCache(ActivationCache):
-    """Captured activations by hook name (raw entries keep the batch dimension)."""
-
-    def encoder_pattern(self, layer: int, batch: int = 0) -> torch.Tensor:
-        """Encoder self-attention (H, S, S): rows = source queries, columns = source keys."""
-        return self._get(f"encoder.blocks.{self._layer(layer)}.attn.hook_pattern", batch)
-
-    def decoder_pattern(self, layer: int, batch: int = 0) -> torch.Tensor:
-        """Decoder masked self-attention (H, T, T): zero above the diagonal."""
-        return self._get(f"decoder.blocks.{self._layer(layer)}.self_attn.hook_pattern", batch)
-
-    def cross_pattern(self, layer: int, batch: int = 0) -> torch.Tensor:
-        """Cross-attention (H, T, S): rows = target positions, columns = source tokens."""
-        return self._get(f"decoder.blocks.{self._layer(layer)}.cross_attn.hook_pattern", batch)
-
-    def pattern(self, layer: int, batch: int = 0) -> torch.Tensor:
-        raise KeyError("an encoder-decoder has three kinds of attention: use encoder_pattern, "
-                       "decoder_pattern or cross_pattern")  # fmt: skip
-
-
-def run_with_cache(
-    model: Seq2Seq, src, tgt_in, names: Iterable[str] | None = None
-) -> tuple[torch.Tensor, Seq2SeqCache]:
-    """Run `model` on source ids and decoder input ids ((T,) or (B, T)) capturing activations;
-    returns logits (B, T, d_vocab_tgt) and the cache. Hooks are removed in `finally`."""
-    points = model.hook_points
-    wanted = list(points) if names is None else list(names)
-    unknown = [n for n in wanted if n not in points]
-    if unknown:
-        raise KeyError(f"unknown hook names {unknown}; e.g. {hook_names(model.cfg.n_layers)[:3]}")
-    src, tgt_in = (torch.as_tensor(x, dtype=torch.long) for x in (src, tgt_in))
-    src, tgt_in = (x.unsqueeze(0) if x.dim() == 1 else x for x in (src, tgt_in))
-    store: dict[str, torch.Tensor] = {}
-    handles = []
-    try:
-        for name in wanted:
-
-            def save(_module, _inputs, output, name=name):
-                store[name] = output.detach()
-
-            handles.append(points[name].register_forward_hook(save))
-        with torch.no_grad():
-            logits = model(src, tgt_in)
-    finally:
-        for h in handles:
-            h.remove()
-    return logits, Seq2SeqCache(store, model.cfg.n_layers)
 
 
 # ---------------------------------------------------------------- tokenizers
@@ -529,7 +461,8 @@ class Translator:
         written = greedy_decode(self.model, torch.tensor([ids]), keep_eos=True)[0]  # tokens, maybe + </s>
         finished = bool(written) and written[-1] == EOS_ID
         tgt_in = [BOS_ID, *written[:-1]]  # position t reads tgt_in[t] and writes written[t]
-        _, cache = run_with_cache(self.model, ids, tgt_in, hook_names(self.config.n_layers))
+        patterns = [name for name in self.model.hook_points if name.endswith(".hook_pattern")]
+        _, cache = run_with_cache(self.model, ids, tgt_in, names=patterns)
         L = self.config.n_layers
 
         def stack(get) -> np.ndarray:
@@ -594,8 +527,9 @@ class TranslateStep:
 
 
 def train_translation(cfg: Seq2SeqConfig, train_cfg: TrainConfig, data: PairData) -> Iterator[TranslateStep]:
-    """AdamW with warmup + cosine (the project's schedule) on random batches of pairs; yields
-    after every step, so the caller can stop any time. Same seed, same model."""
+    """The GPT's update (`training.optimizer_step`: AdamW, warmup + cosine, clipping) on random
+    batches of pairs; yields after every step, so the caller can stop any time. Same seed, same
+    model."""
     torch.manual_seed(train_cfg.seed)
     model = Seq2Seq(cfg).train()
     opt = make_optimizer(model, train_cfg)
@@ -609,12 +543,7 @@ def train_translation(cfg: Seq2SeqConfig, train_cfg: TrainConfig, data: PairData
         src, tgt = data.src[idx], data.tgt[idx]
         src = src[:, : int((src != PAD_ID).sum(1).max())]  # drop all-padding columns
         tgt = tgt[:, : int((tgt != PAD_ID).sum(1).max())]
-        loss = model.loss(src, tgt)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if train_cfg.grad_clip:
-            nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
-        opt.step()
+        loss, _ = optimizer_step(model, opt, src, tgt, train_cfg.grad_clip)
         yield TranslateStep(step + 1, train_cfg.steps, loss.item(), lr, time.perf_counter() - start, model)
     model.eval()
 
@@ -653,42 +582,9 @@ def read_config(path: Path) -> Seq2SeqConfig:
 
 
 def read_tokenizer(path: Path, side: str, d_vocab: int) -> Tokenizer:
-    check_file_size(path, 16 * 1024 * 1024)
-    try:
-        tok = Tokenizer.from_file(path)
-    except TokenizerError as err:
-        raise CheckpointError(f"{path.name}: {err}") from None
-    if tok.vocab_size > d_vocab:
-        raise CheckpointError(f"{path.name} has {tok.vocab_size} tokens but the model only {d_vocab} embeddings")
+    tok = checkpoint.read_tokenizer(path, d_vocab)
     _check_specials(tok, side)
     return tok
-
-
-def _read_weights(path: Path, model: Seq2Seq) -> dict[str, torch.Tensor]:
-    """Tensors by name, checked against the model's own names, shapes and a float dtype."""
-    check_file_size(path, MAX_CHECKPOINT_BYTES)
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    try:
-        with safe_open(path, framework="pt") as f:
-            keys = set(f.keys())
-            missing, extra = sorted(set(expected) - keys), sorted(keys - set(expected))
-            if missing or extra:
-                raise CheckpointError(f"model.safetensors: missing {missing[:5]}, unexpected {extra[:5]}")
-            state = {}
-            for key, shape in expected.items():
-                entry = f.get_slice(key)
-                if entry.get_dtype() not in FLOAT_DTYPES or tuple(entry.get_shape()) != shape:
-                    raise CheckpointError(
-                        f"tensor {key} is {entry.get_dtype()} {list(entry.get_shape())}; "
-                        f"expected a float tensor of shape {list(shape)} (config.json)"
-                    )
-                state[key] = f.get_tensor(key).to(torch.float32)
-    except SafetensorError as err:
-        raise not_safetensors_error(path, err) from None
-    bad = [k for k, v in state.items() if not torch.isfinite(v).all()]
-    if bad:
-        raise CheckpointError(f"tensor {bad[0]} contains NaN or infinite values")
-    return state
 
 
 def load_translator(folder) -> Translator:
@@ -703,7 +599,9 @@ def load_translator(folder) -> Translator:
     src_tok = read_tokenizer(folder / "source_tokenizer.json", "source", cfg.d_vocab_src)
     tgt_tok = read_tokenizer(folder / "target_tokenizer.json", "target", cfg.d_vocab_tgt)
     model = Seq2Seq(cfg)
-    model.load_state_dict(_read_weights(folder / "model.safetensors", model))
+    expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+    describe = f"config.json: encoder-decoder, {cfg.n_layers} layers, d_model {cfg.d_model}, d_mlp {cfg.d_mlp}"
+    model.load_state_dict(checkpoint.read_weights(folder / "model.safetensors", expected, describe))
     card = read_json(folder / "card.json") if (folder / "card.json").is_file() else {}
     return Translator(model.eval(), src_tok, tgt_tok, card)
 

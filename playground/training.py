@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from torch import nn
 
 from . import device as devices
 from .config import ModelConfig, SampleConfig, TrainConfig
@@ -66,7 +66,7 @@ def init_model(cfg: ModelConfig, seed: int, device: torch.device | str | None = 
     return model.to(target)
 
 
-def make_optimizer(model: TinyGPT, cfg: TrainConfig) -> torch.optim.AdamW:
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
     """AdamW; matrices decay, biases and LayerNorm gains don't (as nanoGPT).
 
     `fused=True`: one kernel per step instead of a dozen per tensor; measured 5-50x faster
@@ -137,17 +137,19 @@ def probe_attention(model: TinyGPT, probe_ids: Sequence[int]) -> np.ndarray:
     return cache.all_patterns().cpu().numpy().astype(np.float32)
 
 
-def optimizer_step(model: TinyGPT, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+def optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
                    grad_clip: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """One update on batch `x` -> targets `y` (B, T): forward, cross-entropy, backward, clip,
-    AdamW. Returns (loss, gradient norm before clipping). bench/step_budget.py times this.
-    `x`, `y` are on the model's device; on CUDA the forward pass runs in bfloat16 autocast."""
+    """One update on batch `x` -> targets `y`: forward and loss (`model.loss(x, y)`: next-token
+    cross-entropy for TinyGPT, target cross-entropy given the source for the translator),
+    backward, clip, AdamW. Returns (loss, gradient norm before clipping).
+    bench/step_budget.py times this. `x`, `y` are on the model's device; on CUDA the forward
+    pass runs in bfloat16 autocast (the loss comes out float32)."""
     with devices.autocast(x.device):
-        logits = model(x)  # (B, T, d_vocab)
-        loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), y.reshape(-1))  # float32 under autocast
+        loss = model.loss(x, y)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip, foreach=True)
+    # grad_clip 0 means no clipping (a max norm of 0 would zero every gradient); the norm is still measured
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip or math.inf, foreach=True)
     optimizer.step()
     return loss, grad_norm
 

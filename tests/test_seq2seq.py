@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -9,6 +10,7 @@ from playground import seq2seq
 from playground.checkpoint import CheckpointError
 from playground.config import ConfigError, TrainConfig
 from playground.corpora import story_pairs
+from playground.hooks import run_with_cache
 
 SHIPPED = seq2seq.CHECKPOINT_DIR / seq2seq.BUILTIN_NAME
 needs_shipped = pytest.mark.skipif(not (SHIPPED / "config.json").is_file(), reason="translate-en-zh is not built")
@@ -56,7 +58,7 @@ def test_forward_and_every_captured_pattern_have_the_documented_shapes(tiny, pai
     tgt_in = tgt[:, :-1]
     (B, S), T = src.shape, tgt_in.shape[1]
     cfg = tiny.config
-    logits, cache = seq2seq.run_with_cache(tiny.model, src, tgt_in)
+    logits, cache = run_with_cache(tiny.model, src, tgt_in)
     assert logits.shape == (B, T, cfg.d_vocab_tgt)
     for layer in range(cfg.n_layers):
         assert cache.encoder_pattern(layer, batch=1).shape == (cfg.n_heads, S, S)
@@ -64,12 +66,16 @@ def test_forward_and_every_captured_pattern_have_the_documented_shapes(tiny, pai
         assert cache.cross_pattern(layer).shape == (cfg.n_heads, T, S)
     assert cache["decoder.blocks.0.cross_attn.hook_q"].shape == (B, T, cfg.n_heads, cfg.d_head)
     assert cache["decoder.blocks.0.cross_attn.hook_k"].shape == (B, S, cfg.n_heads, cfg.d_head)
-    assert set(seq2seq.hook_names(cfg.n_layers)) <= set(cache.keys())
+    patterns = {f"encoder.blocks.{i}.attn.hook_pattern" for i in range(cfg.n_layers)}
+    kinds = ("self_attn", "cross_attn")
+    patterns |= {f"decoder.blocks.{i}.{kind}.hook_pattern" for i in range(cfg.n_layers) for kind in kinds}
+    assert patterns <= set(cache.keys())
+    assert isinstance(cache, seq2seq.Seq2SeqCache)
 
 
 def test_decoder_self_attention_is_exactly_zero_above_the_diagonal(tiny, pairs):
     src, tgt = _batch(tiny, pairs)
-    _, cache = seq2seq.run_with_cache(tiny.model, src, tgt[:, :-1])
+    _, cache = run_with_cache(tiny.model, src, tgt[:, :-1])
     for layer in range(tiny.config.n_layers):
         pattern = cache[f"decoder.blocks.{layer}.self_attn.hook_pattern"]  # (B, H, T, T)
         T = pattern.shape[-1]
@@ -91,7 +97,7 @@ def test_a_decoder_position_does_not_depend_on_later_target_tokens(tiny, pairs):
 def test_attention_rows_sum_to_one_and_padding_gets_no_weight(tiny, pairs):
     src, tgt = _batch(tiny, pairs, 8)
     assert (src == seq2seq.PAD_ID).any(), "the batch should have padded sentences"
-    _, cache = seq2seq.run_with_cache(tiny.model, src, tgt[:, :-1])
+    _, cache = run_with_cache(tiny.model, src, tgt[:, :-1])
     pad = (src == seq2seq.PAD_ID)[:, None, None, :]  # (B, 1, 1, S)
     for layer in range(tiny.config.n_layers):
         for kind in ("encoder.blocks.{}.attn", "decoder.blocks.{}.cross_attn", "decoder.blocks.{}.self_attn"):
@@ -106,16 +112,16 @@ def test_the_hooked_manual_path_matches_the_fused_path(tiny, pairs):
     src, tgt = _batch(tiny, pairs, 8)
     with torch.no_grad():
         fused = tiny.model(src, tgt[:, :-1])
-    hooked, _ = seq2seq.run_with_cache(tiny.model, src, tgt[:, :-1])
+    hooked, _ = run_with_cache(tiny.model, src, tgt[:, :-1])
     torch.testing.assert_close(hooked, fused, atol=1e-5, rtol=1e-5)
 
 
 def test_run_with_cache_leaves_no_hooks_behind_and_rejects_unknown_names(tiny, pairs):
     src, tgt = _batch(tiny, pairs, 1)
-    seq2seq.run_with_cache(tiny.model, src[0], tgt[0, :-1], names=["encoder.blocks.0.attn.hook_pattern"])
+    run_with_cache(tiny.model, src[0], tgt[0, :-1], names=["encoder.blocks.0.attn.hook_pattern"])
     assert not any(p._forward_hooks for p in tiny.model.hook_points.values())
     with pytest.raises(KeyError, match="unknown hook names"):
-        seq2seq.run_with_cache(tiny.model, src, tgt[:, :-1], names=["blocks.0.attn.hook_pattern"])
+        run_with_cache(tiny.model, src, tgt[:, :-1], names=["blocks.0.attn.hook_pattern"])
     assert not any(p._forward_hooks for p in tiny.model.hook_points.values())
 
 
@@ -171,7 +177,7 @@ def test_loading_refuses_broken_folders_with_a_reason(tiny, tmp_path):
     folder = seq2seq.save_translator(tmp_path / "tr2", tiny)
     config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**config, "d_model": 64}))
-    with pytest.raises(CheckpointError, match="expected a float tensor of shape"):
+    with pytest.raises(CheckpointError, match=r"has shape \[.*\], expected \[.*encoder-decoder"):
         seq2seq.load_translator(folder)
     (folder / "config.json").write_text(json.dumps({**config, "architecture": "gpt2"}))
     with pytest.raises(CheckpointError, match="encoder-decoder"):
@@ -245,3 +251,42 @@ def test_the_translate_handler_explains_bad_input(sentence, message):
 
     with pytest.raises(gr.Error, match=message):
         translate_tab.on_translate(sentence, 0, 0)
+
+
+@needs_shipped
+def test_concurrent_translations_each_get_their_own_attention():
+    """The Translate tab serves several requests at once on one shared model: each must get the
+    translation and attention of its own sentence, exactly as when it runs alone (the capture
+    hooks live on the shared modules, so they must keep only their own thread's activations)."""
+    import threading
+
+    sentences = ["The cat follows the dog.", "Max gives Mia a red kite.", "Three bears are in the garden.",
+                 "Lily has a purple book."]  # fmt: skip
+    serial = {s: seq2seq.translate_with_attention(s) for s in sentences}
+    threads_n, calls = 4, 20
+    wrong, errors = [], []
+    start = threading.Barrier(threads_n)
+
+    def worker(k: int) -> None:
+        start.wait()
+        for i in range(calls):
+            s = sentences[(k + i) % len(sentences)]
+            try:
+                got = seq2seq.translate_with_attention(s)
+            except Exception as err:  # noqa: BLE001 - every failure is counted and reported
+                errors.append(f"{type(err).__name__}: {err}")
+                continue
+            want = serial[s]
+            same = got.text == want.text and got.target_tokens == want.target_tokens and all(
+                np.array_equal(getattr(got, f), getattr(want, f))
+                for f in ("encoder_attention", "decoder_attention", "cross_attention")
+            )
+            if not same:
+                wrong.append(s)
+
+    workers = [threading.Thread(target=worker, args=(k,)) for k in range(threads_n)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert (len(wrong), errors[:3]) == (0, []), f"{len(wrong)} wrong results, {len(errors)} errors"
