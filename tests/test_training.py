@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from playground.config import ModelConfig, TrainConfig
-from playground.training import BatchSampler, evaluate, lr_at, train_steps
+from playground.training import BatchSampler, evaluate, init_model, lr_at, make_optimizer, optimizer_step, train_steps
 
 CFG = ModelConfig(n_layers=2, n_heads=2, d_model=32, n_ctx=16, d_vocab=12)
 
@@ -77,3 +77,15 @@ def test_batches_are_shifted_windows():
 def test_too_little_text_is_a_clear_error():
     with pytest.raises(ValueError, match="at least 3 tokens"):
         next(train_steps(CFG, TrainConfig(steps=2), torch.tensor([1, 2])))
+
+
+def test_grad_clip_zero_means_no_clipping_not_no_learning():
+    cfg = ModelConfig(n_layers=1, n_heads=2, d_model=16, n_ctx=8, d_vocab=11)
+    model = init_model(cfg, seed=0)
+    before = [p.detach().clone() for p in model.parameters()]
+    # no weight decay: only gradients can move the weights
+    optimizer = make_optimizer(model, TrainConfig(lr=1e-2, steps=1, warmup_steps=0, weight_decay=0.0))
+    x = torch.randint(11, (2, 8), generator=torch.Generator().manual_seed(0))
+    loss, grad_norm = optimizer_step(model, optimizer, x, x.roll(-1, 1), grad_clip=0.0)
+    assert grad_norm.item() > 0 and math.isfinite(loss.item())
+    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True) if a.dim() >= 2)
