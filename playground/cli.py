@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import shlex
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from . import api
+from . import api, distributed
 from . import device as devices
 from .checkpoint import save_checkpoint
 from .config import ModelConfig, TrainConfig
@@ -19,10 +20,20 @@ from .training import evaluate, sample_text, train_steps
 
 
 def _train(args: argparse.Namespace) -> int:
+    """One process, or one rank of a torchrun run (see distributed.py): the same code either way."""
+    world, where = distributed.setup()
+    try:
+        return _train_on(args, world, where)
+    finally:
+        distributed.shutdown()
+
+
+def _train_on(args: argparse.Namespace, world: distributed.World, where: torch.device) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
+    say = functools.partial(print, file=sys.stderr) if world.is_main else lambda *a, **k: None
     text = Path(args.text_file).read_bytes() if args.text_file else None
-    print(f"preparing corpus {args.corpus!r} and a {args.tokenizer} tokenizer ...", file=sys.stderr)
+    say(f"preparing corpus {args.corpus!r} and a {args.tokenizer} tokenizer ...")
     data = api.prepare_data(args.corpus, args.tokenizer, args.vocab, seed=args.seed, size=args.size, text=text)
     model_cfg = ModelConfig(
         n_layers=args.layers, n_heads=args.heads, d_model=args.d_model, n_ctx=args.ctx,
@@ -33,13 +44,14 @@ def _train(args: argparse.Namespace) -> int:
         eval_interval=args.eval_interval, seed=args.seed, min_lr_ratio=args.min_lr_ratio,
         weight_decay=args.weight_decay, beta2=args.beta2, grad_clip=args.grad_clip,
     )
-    print(
+    say(
         f"{data.corpus_name}: {len(data.train_ids):,} train / {len(data.val_ids):,} val tokens, "
-        f"vocab {data.tokenizer.vocab_size}, {model_cfg.n_params():,} parameters",
-        file=sys.stderr,
+        f"vocab {data.tokenizer.vocab_size}, {model_cfg.n_params():,} parameters, on {devices.describe(where)}"
+        + (f", {world.size} processes x batch {args.batch} = global batch {world.size * args.batch}"
+           if world.size > 1 else "")
     )
     recorder = None
-    if args.probe and args.snapshots:
+    if args.probe and args.snapshots and world.is_main:
         probe_tokens = [t.display for t in data.tokenizer.encode(args.probe).tokens]
         if not 1 <= len(probe_tokens) <= min(MAX_PROBE_TOKENS, model_cfg.n_ctx):
             raise SystemExit(f"--probe must be 1 to {min(MAX_PROBE_TOKENS, model_cfg.n_ctx)} tokens, "
@@ -47,11 +59,11 @@ def _train(args: argparse.Namespace) -> int:
         recorder = HistoryRecorder(args.probe, probe_tokens)
     snapshots = snapshot_steps(train_cfg.steps, args.snapshots) if recorder else ()
     last = None
-    bar = tqdm(total=train_cfg.steps, unit="step", file=sys.stderr)
-    try:
-        for last in train_steps(model_cfg, train_cfg, data.train_ids, data.val_ids,
+    bar = tqdm(total=train_cfg.steps, unit="step", file=sys.stderr, disable=not world.is_main)
+    try:  # only rank 0 evaluates and photographs; the others go on to the next step's all-reduce
+        for last in train_steps(model_cfg, train_cfg, data.train_ids, data.val_ids if world.is_main else None,
                                 args.probe if recorder else None, tokenizer=data.tokenizer,
-                                snapshot_steps=snapshots):
+                                snapshot_steps=snapshots, device=where, world=world):
             if recorder:
                 recorder.record(last)
             bar.update(1)
@@ -64,8 +76,10 @@ def _train(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     if last is None:
-        print("no step completed; nothing saved", file=sys.stderr)
+        say("no step completed; nothing saved")
         return 1
+    if not world.is_main:
+        return 0
     model = last.model
     v = api.VAL_EVAL
     final_val = evaluate(model, data.val_ids, v["batch_size"], v["n_batches"], v["seed"])
@@ -73,6 +87,10 @@ def _train(args: argparse.Namespace) -> int:
     name = args.name or Path(args.out).name
     card = api.training_card(name, data, model, train_cfg, last, final_val, sample)
     card["command"] = "python -m playground " + shlex.join(sys.argv[1:])
+    card["device"] = devices.describe(where)
+    if world.size > 1:
+        card["processes"] = world.size  # the steps of one process with batch processes x train.batch_size
+        card["command"] = f"torchrun --nproc_per_node=<n> -m playground {shlex.join(sys.argv[1:])}"
     meta = {
         "tokenizer_kind": data.tokenizer.kind,
         "corpus": data.corpus_name,

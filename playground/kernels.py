@@ -66,8 +66,20 @@ def _cpu_flags() -> str:
 
 
 def _build(compiler: str, target: Path) -> None:
-    """Compile to a temporary name, then rename: concurrent first uses never see half a file."""
+    """Compile to a temporary name, then rename: concurrent first uses never see half a file.
+
+    Processes starting together (torchrun's ranks, several app workers) queue on a lock file,
+    so one compiles and the others load its result instead of compiling the same file again."""
+    import fcntl  # Unix only, like this whole path (see _load); imported here so Windows imports the module
+
     target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if we crash
+        if not target.exists():  # another process built it while we waited
+            _compile(compiler, target)
+
+
+def _compile(compiler: str, target: Path) -> None:
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         obj, out = Path(tmp) / "kernels.o", Path(tmp) / target.name
         subprocess.run([compiler, *COMPILE_FLAGS, "-c", str(SOURCE), "-o", str(obj)],

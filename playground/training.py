@@ -20,6 +20,7 @@ from torch import nn
 
 from . import device as devices
 from .config import ModelConfig, SampleConfig, TrainConfig
+from .distributed import SINGLE, World
 from .errors import PlaygroundError, register
 from .hooks import run_with_cache
 from .model import TinyGPT
@@ -166,19 +167,25 @@ def train_steps(
     snapshot_steps: Sequence[int] = (),
     sample_prompt: str = "\n",
     sample_tokens: int = 48,
+    device: torch.device | str | None = None,
+    world: World = SINGLE,
 ) -> Iterator[StepStats]:
-    """Train `model` (or a fresh seeded one) and yield a `StepStats` after every step.
+    """Train `model` (or a fresh seeded one on `device`, default the PLAYGROUND_DEVICE setting)
+    and yield a `StepStats` after every step.
 
     `train_ids` / `val_ids`: 1-D token ids. `probe_text` (needs `tokenizer`) is snapshotted at
     `snapshot_steps` (0 = before training, shown on the first yield) and the last step.
     Samples (also need `tokenizer`) every `train_cfg.sample_interval` steps.
+    Under torchrun pass `world` (distributed.setup()): each of its N ranks trains on its slice of
+    a global batch of N × `batch_size`, and `loss` is the global batch's mean (see distributed.py).
     """
     if model is None:
-        model = init_model(model_cfg, train_cfg.seed)
+        model = init_model(model_cfg, train_cfg.seed, device)
     torch.manual_seed(train_cfg.seed)
     model.train()
     optimizer = make_optimizer(model, train_cfg)
-    batches = BatchSampler(train_ids, model_cfg.n_ctx, train_cfg.batch_size, train_cfg.seed)
+    batches = BatchSampler(train_ids, model_cfg.n_ctx, train_cfg.batch_size * world.size, train_cfg.seed)
+    runner = world.wrap(model)  # DDP across torchrun ranks; the model itself in one process
     probe_ids = tokenizer.encode(probe_text).ids if (probe_text and tokenizer) else None
     snapshot_at = set(snapshot_steps)
     initial_snapshot = probe_attention(model, probe_ids) if probe_ids and 0 in snapshot_at else None
@@ -190,10 +197,11 @@ def train_steps(
         lr = lr_at(step, train_cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        x, y = (t.to(model.device, non_blocking=True) for t in next(batches))  # (B, T) each
-        loss, grad_norm = optimizer_step(model, optimizer, x, y, train_cfg.grad_clip)
+        x, y = (world.shard(t).to(model.device, non_blocking=True) for t in next(batches))  # (B, T) each
+        loss, grad_norm = optimizer_step(runner, optimizer, x, y, train_cfg.grad_clip)
+        loss = world.mean(loss)  # the global batch's mean loss
         train_time += time.perf_counter() - t0
-        tokens_done += x.numel()
+        tokens_done += x.numel() * world.size
 
         done = step + 1
         last = done == train_cfg.steps
@@ -209,7 +217,7 @@ def train_steps(
             model=model,
         )
         if val_ids is not None and (done % train_cfg.eval_interval == 0 or last):
-            stats.val_loss = evaluate(model, val_ids, train_cfg.batch_size, train_cfg.eval_batches)
+            stats.val_loss = evaluate(model, val_ids, train_cfg.batch_size * world.size, train_cfg.eval_batches)
         if tokenizer is not None and train_cfg.sample_interval and (
             done % train_cfg.sample_interval == 0 or last
         ):

@@ -128,3 +128,26 @@ def test_disabled_block_uses_pytorch_and_restores(monkeypatch):
     assert calls == []
     kernels.gelu_tanh(x)
     assert len(calls) == (1 if kernels.status().startswith("on") else 0)
+
+
+def test_processes_starting_together_build_the_library_once(tmp_path):
+    """torchrun starts its ranks at the same moment, each with an empty cache on a fresh machine:
+    they queue on a lock, one compiles, every one loads a whole library."""
+    gcc = subprocess.run(["sh", "-c", "command -v gcc"], capture_output=True, text=True).stdout.strip()
+    if not gcc:
+        pytest.skip("no gcc")
+    log = tmp_path / "compiles.log"
+    cc = tmp_path / "logging-cc"  # a compiler that notes each call, then runs gcc
+    cc.write_text(f'#!/bin/sh\necho "$@" >> {log}\nsleep 0.5\nexec {gcc} "$@"\n')
+    cc.chmod(0o755)
+    env = {**os.environ, "PLAYGROUND_CACHE": str(tmp_path / "cache"), "CC": str(cc)}
+    script = "from playground import kernels; import torch; kernels.gelu_tanh(torch.randn(4)); print(kernels.status())"
+    procs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, cwd=Path(__file__).resolve().parents[1]) for _ in range(3)]
+    outs = [p.communicate(timeout=180) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outs]
+    assert all(out.startswith("on: ") for out, _ in outs), outs
+    assert len({out for out, _ in outs}) == 1  # the same library
+    compiles = [line for line in log.read_text().splitlines() if " -c " in f" {line} "]
+    assert len(compiles) == 1, compiles
+    assert not [p for p in (tmp_path / "cache").iterdir() if p.is_dir()], "no temporary build folder is left"

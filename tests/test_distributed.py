@@ -1,0 +1,92 @@
+"""torchrun: N ranks with batch b take the steps of one process with batch N·b.
+
+The real launcher (`python -m torch.distributed.run`, i.e. torchrun) starts 2 CPU processes on
+the loopback interface (gloo); a single process with twice the batch is the reference.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from playground import distributed
+from playground.checkpoint import load_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN = ["train", "--corpus", "stories", "--size", "20000", "--tokenizer", "char", "--layers", "2", "--heads", "2",
+         "--d-model", "16", "--ctx", "16", "--steps", "8", "--warmup", "2", "--eval-interval", "4", "--seed", "3",
+         "--lr", "1e-2", "--grad-clip", "0.5", "--probe", "abcabc", "--snapshots", "1", "--device", "cpu"]
+
+
+def _run(cmd: list[str], cache: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PLAYGROUND_CACHE": str(cache), "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    env.pop("WORLD_SIZE", None)
+    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("torchrun")
+    cache = tmp / "kernel-cache"  # empty: the two ranks race to build the fused kernel
+    two = _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                "-m", "playground", *TRAIN, "--batch", "3", "--out", str(tmp / "two")], cache)
+    one = _run([sys.executable, "-m", "playground", *TRAIN, "--batch", "6", "--out", str(tmp / "one")], cache)
+    return tmp, one, two
+
+
+def _history(folder: Path) -> dict:
+    return json.loads((folder / "history.json").read_text(encoding="utf-8"))
+
+
+def test_two_ranks_give_the_losses_of_one_process_with_the_global_batch(runs):
+    tmp, _, _ = runs
+    one, two = _history(tmp / "one"), _history(tmp / "two")
+    assert one["loss_steps"] == two["loss_steps"] == list(range(1, 9))
+    assert one["losses"] == pytest.approx(two["losses"], abs=2e-5)
+    assert one["val_steps"] == two["val_steps"] and one["val_losses"] == pytest.approx(two["val_losses"], abs=2e-5)
+    assert one["losses"][-1] < one["losses"][0]  # it did learn something
+
+
+def test_the_checkpoint_loads_and_matches_the_single_process(runs):
+    tmp, _, _ = runs
+    a, b = load_checkpoint(tmp / "one", device="cpu"), load_checkpoint(tmp / "two", device="cpu")
+    for (name, x), (_, y) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
+        torch.testing.assert_close(x, y, atol=1e-5, rtol=1e-4, msg=name)
+    card = json.loads((tmp / "two" / "card.json").read_text(encoding="utf-8"))
+    assert card["processes"] == 2 and card["train"]["batch_size"] == 3 and card["device"] == "cpu"
+    assert card["command"].startswith("torchrun ")
+    single = json.loads((tmp / "one" / "card.json").read_text(encoding="utf-8"))
+    assert card["val_loss"] == pytest.approx(single["val_loss"], abs=2e-4) and "processes" not in single
+
+
+def test_rank_zero_alone_reports_and_saves(runs):
+    _, one, two = runs
+    for run in (one, two):
+        assert run.stderr.count("preparing corpus") == 1 and run.stderr.count("saved ") == 1
+    assert "2 processes x batch 3 = global batch 6" in two.stderr
+
+
+def test_shard_splits_a_global_batch_into_the_ranks_rows():
+    batch = torch.arange(24).view(6, 4)  # (N·b, T) with N = 3, b = 2
+    parts = [distributed.World(rank=r, size=3).shard(batch) for r in range(3)]
+    assert all(p.shape == (2, 4) for p in parts)
+    assert torch.equal(torch.cat(parts), batch)
+    assert distributed.SINGLE.shard(batch) is batch and distributed.SINGLE.is_main
+
+
+def test_without_torchrun_setup_is_a_single_process(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    world, where = distributed.setup()
+    assert world == distributed.SINGLE and where.type in ("cpu", "cuda", "mps")
+    model = torch.nn.Linear(2, 2)
+    assert world.wrap(model) is model
+    value = torch.tensor(3.0)
+    assert world.mean(value) is value
