@@ -32,6 +32,7 @@ from safetensors.torch import save_file
 
 from . import device as devices
 from .config import ConfigError, ModelConfig
+from .errors import PlaygroundError, register
 from .model import TinyGPT
 from .tokenizer import Tokenizer, TokenizerError
 
@@ -63,8 +64,173 @@ _TIED_HEAD = "lm_head.weight"
 _CHUNK = MiB
 
 
-class CheckpointError(ValueError):
+class CheckpointError(PlaygroundError):
     """A checkpoint file or folder cannot be used; the message says what is wrong and what is allowed."""
+
+
+register(
+    {
+        "checkpoint.file_too_large": ("{name} is {size}; the limit is {limit}", "{name} 有 {size}；上限是 {limit}"),
+        "checkpoint.bad_json": ("{name} is not valid UTF-8 JSON: {detail}", "{name} 不是有效的 UTF-8 JSON：{detail}"),
+        "checkpoint.json_not_object": (
+            "{name} must hold a JSON object {{...}}, not {type}",
+            "{name} 必须是一个 JSON 对象 {{...}}，而不是 {type}",
+        ),
+        "checkpoint.not_serialisable": (
+            "{name} must be JSON-serialisable (dicts, lists, str, numbers): {detail}",
+            "{name} 必须能写成 JSON（字典、列表、字符串、数字）：{detail}",
+        ),
+        "checkpoint.tensor_twice": (
+            "model.safetensors holds {name} twice (as {first} and {second})",
+            "model.safetensors 中有两个 {name}（{first} 和 {second}）",
+        ),
+        "checkpoint.unexpected_tensors": (
+            "model.safetensors has {n} tensor(s) the model in config.json does not have: {names} ({config})",
+            "model.safetensors 有 {n} 个 config.json 中的模型没有的张量：{names}（{config}）",
+        ),
+        "checkpoint.missing_tensors": (
+            "model.safetensors is missing {n} tensor(s): {names} ({config})",
+            "model.safetensors 缺少 {n} 个张量：{names}（{config}）",
+        ),
+        "checkpoint.dtype": (
+            "tensor {name} has dtype {dtype}; weights must be floating point ({allowed})",
+            "张量 {name} 的类型是 {dtype}；权重必须是浮点数（{allowed}）",
+        ),
+        "checkpoint.shape": (
+            "tensor {name} has shape {shape}, expected {expected} ({config})",
+            "张量 {name} 的形状是 {shape}，应该是 {expected}（{config}）",
+        ),
+        "checkpoint.not_safetensors": (
+            "{name} is not a valid safetensors file ({detail}); it may be truncated or of another format.",
+            "{name} 不是有效的 safetensors 文件（{detail}）；它可能被截断了，或是其他格式。",
+        ),
+        "checkpoint.pickle": (
+            "{name} is not a valid safetensors file ({detail}); it may be truncated or of another format. It looks "
+            "like a PyTorch/pickle file (torch.save); pickles can run code and are never loaded here — convert it "
+            "with safetensors.torch.save_file.",
+            "{name} 不是有效的 safetensors 文件（{detail}）；它可能被截断了，或是其他格式。它看起来是 PyTorch/pickle "
+            "文件（torch.save）；pickle 可以执行代码，这里永远不会加载它——请用 safetensors.torch.save_file 转换。",
+        ),
+        "checkpoint.no_weights": (
+            "{name} not found: a checkpoint needs its weights in model.safetensors",
+            "找不到 {name}：检查点的权重必须放在 model.safetensors 中",
+        ),
+        "checkpoint.not_finite": ("tensor {name} contains NaN or infinite values", "张量 {name} 含有 NaN 或无穷大的值"),
+        "checkpoint.bad_config": (
+            "config.json is not a usable GPT-2 config: {reason}",
+            "config.json 不是可用的 GPT-2 配置：{reason}",
+        ),
+        "checkpoint.meta_not_object": (
+            'config.json: "playground" must be a JSON object',
+            'config.json："playground" 必须是一个 JSON 对象',
+        ),
+        "checkpoint.format_version": (
+            "config.json has playground format_version {version}; this version reads {expected}",
+            "config.json 的 playground format_version 是 {version}；这个版本只能读取 {expected}",
+        ),
+        "checkpoint.bad_tokenizer": ("{name}: {reason}", "{name}：{reason}"),
+        "checkpoint.tokenizer_larger": (
+            "{name} has {n} tokens but the model has only {d_vocab} embeddings (config.json); the tokenizer's "
+            "vocabulary must not be larger",
+            "{name} 有 {n} 个词元，但模型只有 {d_vocab} 个嵌入向量（config.json）；分词器的词表不能更大",
+        ),
+        "checkpoint.save_tokenizer_larger": (
+            "the tokenizer has {n} tokens but the model only {d_vocab} embeddings",
+            "分词器有 {n} 个词元，但模型只有 {d_vocab} 个嵌入向量",
+        ),
+        "checkpoint.missing_files": (
+            "missing {names}; a checkpoint folder holds config.json, model.safetensors and tokenizer.json "
+            "(card.json optional)",
+            "缺少 {names}；检查点文件夹应包含 config.json、model.safetensors 和 tokenizer.json（card.json 可选）",
+        ),
+        "checkpoint.cannot_load": ("cannot load {name}: {reason}", "无法加载 {name}：{reason}"),
+        "checkpoint.not_a_checkpoint": (
+            "{path} is a file, not a checkpoint folder (config.json, model.safetensors, tokenizer.json) or a "
+            ".zip of one",
+            "{path} 是一个文件，不是检查点文件夹（config.json、model.safetensors、tokenizer.json），也不是它的 .zip",
+        ),
+        "checkpoint.no_such_path": (
+            "{path} does not exist; expected a checkpoint folder (config.json, model.safetensors, tokenizer.json) "
+            "or a .zip of one",
+            "{path} 不存在；需要一个检查点文件夹（config.json、model.safetensors、tokenizer.json）或它的 .zip",
+        ),
+        "checkpoint.export_not_folder": (
+            "{name} is not a checkpoint folder: missing {names}",
+            "{name} 不是检查点文件夹：缺少 {names}",
+        ),
+        "checkpoint.export_too_large": (
+            "the zip would be over {limit}, too large to import again; share the folder instead",
+            "zip 会超过 {limit}，太大而无法再次导入；请改为分享文件夹",
+        ),
+        "checkpoint.zip_absolute": (
+            "zip member {member} has an absolute or Windows path; only relative paths are allowed",
+            "zip 成员 {member} 使用了绝对路径或 Windows 路径；只允许相对路径",
+        ),
+        "checkpoint.zip_dots": (
+            "zip member {member} has '..', '.' or an empty path part; that is not allowed",
+            "zip 成员 {member} 的路径含有 '..'、'.' 或空的部分；这是不允许的",
+        ),
+        "checkpoint.zip_symlink": (
+            "zip member {member} is a symbolic link; only regular files are allowed",
+            "zip 成员 {member} 是符号链接；只允许普通文件",
+        ),
+        "checkpoint.zip_encrypted": (
+            "zip member {member} is encrypted; zips must not use a password",
+            "zip 成员 {member} 已加密；zip 不能使用密码",
+        ),
+        "checkpoint.zip_nested": (
+            "zip member {member} is nested too deep; put the files at the top or in one folder",
+            "zip 成员 {member} 嵌套太深；请把文件放在最外层或同一个文件夹里",
+        ),
+        "checkpoint.zip_member_not_allowed": (
+            "zip member {member} is not allowed; a checkpoint zip may only hold {allowed} (at the top or inside "
+            "one folder)",
+            "zip 成员 {member} 不被允许；检查点 zip 只能包含 {allowed}（在最外层或同一个文件夹里）",
+        ),
+        "checkpoint.zip_compression": (
+            "zip member {member} uses an unsupported compression; use 'stored' or 'deflate'",
+            "zip 成员 {member} 使用了不支持的压缩方式；请使用 'stored' 或 'deflate'",
+        ),
+        "checkpoint.zip_members": (
+            "the zip has {n} members; at most {limit} are allowed",
+            "zip 有 {n} 个成员；最多允许 {limit} 个",
+        ),
+        "checkpoint.zip_twice": ("the zip holds {name} twice", "zip 里有两个 {name}"),
+        "checkpoint.zip_member_too_large": (
+            "{name} in the zip is {size} unpacked; the limit is {limit}",
+            "zip 中的 {name} 解压后有 {size}；上限是 {limit}",
+        ),
+        "checkpoint.zip_folders": (
+            "the zip's files are spread over several folders; put them in one folder",
+            "zip 的文件分散在多个文件夹里；请放在同一个文件夹里",
+        ),
+        "checkpoint.zip_too_large": (
+            "the zip unpacks to {size}; the limit is {limit}",
+            "zip 解压后有 {size}；上限是 {limit}",
+        ),
+        "checkpoint.zip_missing": (
+            "the zip has no {names}; a checkpoint zip holds {allowed}",
+            "zip 里没有 {names}；检查点 zip 应包含 {allowed}",
+        ),
+        "checkpoint.zip_lies": (
+            "{name} in the zip unpacks to more than its declared size",
+            "zip 中的 {name} 解压后比它声明的大小更大",
+        ),
+        "checkpoint.not_zip": ("the file is not a zip archive", "这个文件不是 zip 压缩包"),
+        "checkpoint.zip64": (
+            "the zip is a ZIP64 archive; a checkpoint zip is small and must not need ZIP64",
+            "这个 zip 是 ZIP64 格式；检查点 zip 很小，不需要 ZIP64",
+        ),
+        "checkpoint.zip_directory": (
+            "the zip's directory is {size}; at most {limit} (a checkpoint zip lists at most {n} files)",
+            "zip 的目录有 {size}；最多 {limit}（检查点 zip 最多包含 {n} 个文件）",
+        ),
+        "checkpoint.zip_not_file": ("{path} does not exist or is not a file", "{path} 不存在或不是文件"),
+        "checkpoint.zip_damaged": ("the zip is damaged: {detail}", "zip 已损坏：{detail}"),
+        "checkpoint.dest_not_empty": ("{path} must be a new or empty folder", "{path} 必须是一个新的或空的文件夹"),
+        "checkpoint.cannot_import": ("cannot import {name}: {reason}", "无法导入 {name}：{reason}"),
+    }
+)
 
 
 @dataclass
@@ -92,7 +258,9 @@ def _list(names: list[str], limit: int = 6) -> str:
 def check_file_size(path: Path, limit: int) -> None:
     size = path.stat().st_size
     if size > limit:
-        raise CheckpointError(f"{path.name} is {human_size(size)}; the limit is {human_size(limit)}")
+        raise CheckpointError(
+            "checkpoint.file_too_large", name=path.name, size=human_size(size), limit=human_size(limit)
+        )
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -100,9 +268,9 @@ def read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{path.name} is not valid UTF-8 JSON: {err}") from None
+        raise CheckpointError("checkpoint.bad_json", name=path.name, detail=str(err)) from None
     if not isinstance(data, dict):
-        raise CheckpointError(f"{path.name} must hold a JSON object {{...}}, not {type(data).__name__}")
+        raise CheckpointError("checkpoint.json_not_object", name=path.name, type=type(data).__name__)
     return data
 
 
@@ -110,9 +278,7 @@ def json_text(data: Any, name: str) -> str:
     try:
         return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     except (TypeError, ValueError) as err:
-        raise CheckpointError(
-            f"{name} must be JSON-serialisable (dicts, lists, str, numbers): {err}"
-        ) from None
+        raise CheckpointError("checkpoint.not_serialisable", name=name, detail=str(err)) from None
 
 
 # ----- weights ---------------------------------------------------------------------------
@@ -161,19 +327,16 @@ def _match_names(
         if name not in expected:
             unexpected.append(key)
         elif name in found:
-            raise CheckpointError(f"model.safetensors holds {name} twice (as {found[name]} and {key})")
+            raise CheckpointError("checkpoint.tensor_twice", name=name, first=found[name], second=key)
         else:
             found[name] = key
     if unexpected:
         raise CheckpointError(
-            f"model.safetensors has {len(unexpected)} tensor(s) the model in config.json does not have: "
-            f"{_list(sorted(unexpected))} ({describe})"
+            "checkpoint.unexpected_tensors", n=len(unexpected), names=_list(sorted(unexpected)), config=describe
         )
     missing = [name for name in expected if name not in found]
     if missing:
-        raise CheckpointError(
-            f"model.safetensors is missing {len(missing)} tensor(s): {_list(missing)} ({describe})"
-        )
+        raise CheckpointError("checkpoint.missing_tensors", n=len(missing), names=_list(missing), config=describe)
     return found
 
 
@@ -182,31 +345,29 @@ def _check_header(f, key: str, shape: tuple[int, ...], describe: str) -> None:
     entry = f.get_slice(key)
     dtype, actual = entry.get_dtype(), tuple(entry.get_shape())
     if dtype not in FLOAT_DTYPES:
-        raise CheckpointError(
-            f"tensor {key} has dtype {dtype}; weights must be floating point ({', '.join(FLOAT_DTYPES)})"
-        )
+        raise CheckpointError("checkpoint.dtype", name=key, dtype=dtype, allowed=", ".join(FLOAT_DTYPES))
     if actual != shape:
-        raise CheckpointError(f"tensor {key} has shape {list(actual)}, expected {list(shape)} ({describe})")
+        raise CheckpointError(
+            "checkpoint.shape", name=key, shape=str(list(actual)), expected=str(list(shape)), config=describe
+        )
 
 
 def not_safetensors_error(path: Path, err: Exception) -> CheckpointError:
     """Explain a file safetensors refused, recognising the usual mistake: a PyTorch pickle."""
     with path.open("rb") as f:
         head = f.read(2)
-    hint = ""
-    if head in (b"PK", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05"):
-        hint = (
-            " It looks like a PyTorch/pickle file (torch.save); pickles can run code and are never "
-            "loaded here — convert it with safetensors.torch.save_file."
-        )
-    return CheckpointError(
-        f"{path.name} is not a valid safetensors file ({err}); it may be truncated or of another "
-        f"format.{hint}"
-    )
+    pickle = head in (b"PK", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+    key = "checkpoint.pickle" if pickle else "checkpoint.not_safetensors"
+    return CheckpointError(key, name=path.name, detail=str(err))
 
 
 def read_weights(
-    path: Path, expected: dict[str, tuple[int, ...]], describe: str, *, alias=None, skip=None,
+    path: Path,
+    expected: dict[str, tuple[int, ...]],
+    describe: str,
+    *,
+    alias=None,
+    skip=None,
     check_too: dict[str, tuple[int, ...]] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Float32 tensors by our name from a safetensors file, every model's one weight reader.
@@ -231,7 +392,7 @@ def read_weights(
         raise not_safetensors_error(path, err) from None
     for name, tensor in state.items():
         if not torch.isfinite(tensor).all():
-            raise CheckpointError(f"tensor {names[name]} contains NaN or infinite values")
+            raise CheckpointError("checkpoint.not_finite", name=names[name])
     return state
 
 
@@ -244,7 +405,7 @@ def load_state_dict_checked(file, cfg: ModelConfig) -> dict[str, torch.Tensor]:
     """
     path = Path(file)
     if not path.is_file():
-        raise CheckpointError(f"{path.name} not found: a checkpoint needs its weights in model.safetensors")
+        raise CheckpointError("checkpoint.no_weights", name=path.name)
     expected = expected_shapes(cfg)
     state = read_weights(
         path, expected, _describe(cfg),
@@ -264,15 +425,13 @@ def read_config(path: Path) -> tuple[ModelConfig, dict]:
     try:
         cfg = ModelConfig.from_gpt2_dict(raw)
     except (ConfigError, TypeError, ValueError) as err:
-        raise CheckpointError(f"config.json is not a usable GPT-2 config: {err}") from None
+        raise CheckpointError("checkpoint.bad_config", reason=err) from None
     meta = raw.get("playground") or {}
     if not isinstance(meta, dict):
-        raise CheckpointError('config.json: "playground" must be a JSON object')
+        raise CheckpointError("checkpoint.meta_not_object")
     version = meta.get("format_version", FORMAT_VERSION)
     if version != FORMAT_VERSION:
-        raise CheckpointError(
-            f"config.json has playground format_version {version!r}; this version reads {FORMAT_VERSION}"
-        )
+        raise CheckpointError("checkpoint.format_version", version=repr(version), expected=FORMAT_VERSION)
     return cfg, meta
 
 
@@ -282,12 +441,9 @@ def read_tokenizer(path: Path, d_vocab: int) -> Tokenizer:
     try:
         tokenizer = Tokenizer.from_file(path)
     except TokenizerError as err:
-        raise CheckpointError(f"{path.name}: {err}") from None
+        raise CheckpointError("checkpoint.bad_tokenizer", name=path.name, reason=err) from None
     if tokenizer.vocab_size > d_vocab:
-        raise CheckpointError(
-            f"{path.name} has {tokenizer.vocab_size} tokens but the model has only {d_vocab} "
-            "embeddings (config.json); the tokenizer's vocabulary must not be larger"
-        )
+        raise CheckpointError("checkpoint.tokenizer_larger", name=path.name, n=tokenizer.vocab_size, d_vocab=d_vocab)
     return tokenizer
 
 
@@ -312,9 +468,7 @@ def save_checkpoint(
     """
     cfg = model.cfg
     if tokenizer is not None and tokenizer.vocab_size > cfg.d_vocab:
-        raise CheckpointError(
-            f"the tokenizer has {tokenizer.vocab_size} tokens but the model only {cfg.d_vocab} embeddings"
-        )
+        raise CheckpointError("checkpoint.save_tokenizer_larger", n=tokenizer.vocab_size, d_vocab=cfg.d_vocab)
     block = {**(meta or {}), "format_version": FORMAT_VERSION}
     if tokenizer is not None:
         block["tokenizer_kind"] = tokenizer.kind
@@ -346,10 +500,7 @@ def _load_folder(folder: Path, allow_missing_tokenizer: bool, device) -> Checkpo
     required = REQUIRED_FILES if allow_missing_tokenizer else (*REQUIRED_FILES, "tokenizer.json")
     missing = [name for name in required if not (folder / name).is_file()]
     if missing:
-        raise CheckpointError(
-            f"missing {', '.join(missing)}; a checkpoint folder holds config.json, model.safetensors "
-            "and tokenizer.json (card.json optional)"
-        )
+        raise CheckpointError("checkpoint.missing_files", names=", ".join(missing))
     cfg, meta = read_config(folder / "config.json")
     tokenizer_file = folder / "tokenizer.json"
     tokenizer = read_tokenizer(tokenizer_file, cfg.d_vocab) if tokenizer_file.is_file() else None
@@ -374,11 +525,8 @@ def load_checkpoint(path, *, allow_missing_tokenizer: bool = False, device=None)
                 _extract_zip(path, Path(tmp))
                 return _load_folder(Path(tmp), allow_missing_tokenizer, device)
     except CheckpointError as err:
-        raise CheckpointError(f"cannot load {path.name}: {err}") from None
-    what = "is a file, not" if path.exists() else "does not exist; expected"
-    raise CheckpointError(
-        f"{path} {what} a checkpoint folder (config.json, model.safetensors, tokenizer.json) or a .zip of one"
-    )
+        raise CheckpointError("checkpoint.cannot_load", name=path.name, reason=err) from None
+    raise CheckpointError("checkpoint.not_a_checkpoint" if path.exists() else "checkpoint.no_such_path", path=str(path))
 
 
 # ----- zip -------------------------------------------------------------------------------
@@ -390,7 +538,7 @@ def export_zip(folder, zip_path=None) -> Path:
     folder = Path(folder).resolve()
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
     if missing:
-        raise CheckpointError(f"{folder.name} is not a checkpoint folder: missing {', '.join(missing)}")
+        raise CheckpointError("checkpoint.export_not_folder", name=folder.name, names=", ".join(missing))
     zip_path = Path(zip_path) if zip_path is not None else folder.with_name(folder.name + ".zip")
     with zipfile.ZipFile(zip_path, "w") as zf:
         for name in ALLOWED_FILES:
@@ -400,10 +548,7 @@ def export_zip(folder, zip_path=None) -> Path:
                 zf.write(folder / name, f"{folder.name}/{name}", compress_type=method)
     if zip_path.stat().st_size > MAX_UPLOAD_ZIP_BYTES:
         zip_path.unlink()
-        raise CheckpointError(
-            f"the zip would be over {human_size(MAX_UPLOAD_ZIP_BYTES)}, too large to import again; "
-            "share the folder instead"
-        )
+        raise CheckpointError("checkpoint.export_too_large", limit=human_size(MAX_UPLOAD_ZIP_BYTES))
     return zip_path
 
 
@@ -412,38 +557,29 @@ def _member_name(info: zipfile.ZipInfo) -> str | None:
     member could escape the destination or is not a plain file we expect."""
     raw = info.filename
     if raw.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", raw) or "\\" in raw:
-        raise CheckpointError(
-            f"zip member {raw!r} has an absolute or Windows path; only relative paths are allowed"
-        )
+        raise CheckpointError("checkpoint.zip_absolute", member=repr(raw))
     parts = raw.rstrip("/").split("/")
     if any(part in ("", ".", "..") for part in parts):
-        raise CheckpointError(f"zip member {raw!r} has '..', '.' or an empty path part; that is not allowed")
+        raise CheckpointError("checkpoint.zip_dots", member=repr(raw))
     if stat.S_ISLNK(info.external_attr >> 16):
-        raise CheckpointError(f"zip member {raw!r} is a symbolic link; only regular files are allowed")
+        raise CheckpointError("checkpoint.zip_symlink", member=repr(raw))
     if info.flag_bits & 0x1:
-        raise CheckpointError(f"zip member {raw!r} is encrypted; zips must not use a password")
+        raise CheckpointError("checkpoint.zip_encrypted", member=repr(raw))
     if len(parts) > 2 or (info.is_dir() and len(parts) > 1):
-        raise CheckpointError(
-            f"zip member {raw!r} is nested too deep; put the files at the top or in one folder"
-        )
+        raise CheckpointError("checkpoint.zip_nested", member=repr(raw))
     if info.is_dir():
         return None
     if parts[-1] not in ALLOWED_FILES:
-        raise CheckpointError(
-            f"zip member {raw!r} is not allowed; a checkpoint zip may only hold {', '.join(ALLOWED_FILES)} "
-            "(at the top or inside one folder)"
-        )
+        raise CheckpointError("checkpoint.zip_member_not_allowed", member=repr(raw), allowed=", ".join(ALLOWED_FILES))
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise CheckpointError(
-            f"zip member {raw!r} uses an unsupported compression; use 'stored' or 'deflate'"
-        )
+        raise CheckpointError("checkpoint.zip_compression", member=repr(raw))
     return raw
 
 
 def _plan_extraction(infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
     """Check the whole central directory before writing anything; map file name -> member."""
     if len(infos) > MAX_ZIP_MEMBERS:
-        raise CheckpointError(f"the zip has {len(infos)} members; at most {MAX_ZIP_MEMBERS} are allowed")
+        raise CheckpointError("checkpoint.zip_members", n=len(infos), limit=MAX_ZIP_MEMBERS)
     plan: dict[str, zipfile.ZipInfo] = {}
     folders = set()
     for info in infos:
@@ -453,25 +589,21 @@ def _plan_extraction(infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]
         folder, _, name = raw.rpartition("/")
         folders.add(folder)
         if name in plan:
-            raise CheckpointError(f"the zip holds {name} twice")
+            raise CheckpointError("checkpoint.zip_twice", name=name)
         limit = MAX_CHECKPOINT_BYTES if name == "model.safetensors" else MAX_JSON_BYTES
         if info.file_size > limit:
             raise CheckpointError(
-                f"{name} in the zip is {human_size(info.file_size)} unpacked; the limit is {human_size(limit)}"
+                "checkpoint.zip_member_too_large", name=name, size=human_size(info.file_size), limit=human_size(limit)
             )
         plan[name] = info
     if len(folders) > 1:
-        raise CheckpointError("the zip's files are spread over several folders; put them in one folder")
+        raise CheckpointError("checkpoint.zip_folders")
     total = sum(info.file_size for info in plan.values())
     if total > MAX_UNZIPPED_BYTES:
-        raise CheckpointError(
-            f"the zip unpacks to {human_size(total)}; the limit is {human_size(MAX_UNZIPPED_BYTES)}"
-        )
+        raise CheckpointError("checkpoint.zip_too_large", size=human_size(total), limit=human_size(MAX_UNZIPPED_BYTES))
     missing = [name for name in REQUIRED_FILES if name not in plan]
     if missing:
-        raise CheckpointError(
-            f"the zip has no {', '.join(missing)}; a checkpoint zip holds {', '.join(ALLOWED_FILES)}"
-        )
+        raise CheckpointError("checkpoint.zip_missing", names=", ".join(missing), allowed=", ".join(ALLOWED_FILES))
     return plan
 
 
@@ -483,7 +615,7 @@ def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> No
         while chunk := src.read(_CHUNK):
             written += len(chunk)
             if written > info.file_size:
-                raise CheckpointError(f"{target.name} in the zip unpacks to more than its declared size")
+                raise CheckpointError("checkpoint.zip_lies", name=target.name)
             dst.write(chunk)
 
 
@@ -497,26 +629,28 @@ def _check_directory(zip_path: Path) -> None:
         tail = f.read()
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < 22:
-        raise CheckpointError("the file is not a zip archive")
+        raise CheckpointError("checkpoint.not_zip")
     _, _, _, n_members, cd_size, _, _ = struct.unpack("<HHHHIIH", tail[at + 4 : at + 22])
     if n_members == 0xFFFF or cd_size == 0xFFFFFFFF:
-        raise CheckpointError("the zip is a ZIP64 archive; a checkpoint zip is small and must not need ZIP64")
+        raise CheckpointError("checkpoint.zip64")
     if n_members > MAX_ZIP_MEMBERS:
-        raise CheckpointError(f"the zip has {n_members:,} members; at most {MAX_ZIP_MEMBERS} are allowed")
+        raise CheckpointError("checkpoint.zip_members", n=n_members, limit=MAX_ZIP_MEMBERS)
     if cd_size > MAX_ZIP_DIRECTORY_BYTES:
         raise CheckpointError(
-            f"the zip's directory is {human_size(cd_size)}; at most {human_size(MAX_ZIP_DIRECTORY_BYTES)} "
-            f"(a checkpoint zip lists at most {MAX_ZIP_MEMBERS} files)"
+            "checkpoint.zip_directory",
+            size=human_size(cd_size),
+            limit=human_size(MAX_ZIP_DIRECTORY_BYTES),
+            n=MAX_ZIP_MEMBERS,
         )
 
 
 def _extract_zip(zip_path: Path, dest: Path) -> None:
     """Extract a checkpoint zip's files flat into the existing, empty folder `dest`."""
     if not zip_path.is_file():
-        raise CheckpointError(f"{zip_path} does not exist or is not a file")
+        raise CheckpointError("checkpoint.zip_not_file", path=str(zip_path))
     check_file_size(zip_path, MAX_UPLOAD_ZIP_BYTES)
     if not zipfile.is_zipfile(zip_path):
-        raise CheckpointError("the file is not a zip archive")
+        raise CheckpointError("checkpoint.not_zip")
     _check_directory(zip_path)
     try:
         with zipfile.ZipFile(zip_path) as zf:
@@ -525,7 +659,7 @@ def _extract_zip(zip_path: Path, dest: Path) -> None:
     except CheckpointError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as err:
-        raise CheckpointError(f"the zip is damaged: {err}") from None
+        raise CheckpointError("checkpoint.zip_damaged", detail=str(err)) from None
 
 
 def import_zip(zip_path, dest_dir, *, allow_missing_tokenizer: bool = False) -> Path:
@@ -533,7 +667,7 @@ def import_zip(zip_path, dest_dir, *, allow_missing_tokenizer: bool = False) -> 
     returns `dest_dir`. On any error nothing is left in `dest_dir`."""
     zip_path, dest = Path(zip_path), Path(dest_dir)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise CheckpointError(f"{dest} must be a new or empty folder")
+        raise CheckpointError("checkpoint.dest_not_empty", path=str(dest))
     dest.mkdir(parents=True, exist_ok=True)
     try:
         _extract_zip(zip_path, dest)
@@ -542,6 +676,6 @@ def import_zip(zip_path, dest_dir, *, allow_missing_tokenizer: bool = False) -> 
         for path in dest.iterdir():
             path.unlink()
         if isinstance(err, CheckpointError):
-            raise CheckpointError(f"cannot import {zip_path.name}: {err}") from None
+            raise CheckpointError("checkpoint.cannot_import", name=zip_path.name, reason=err) from None
         raise
     return dest

@@ -26,6 +26,11 @@ MESSAGES: dict[str, dict[str, str]] = {}
 KEY_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
 
+class Label(str):
+    """A parameter value that is a registered key, shown by its text in the reader's language
+    (e.g. the kind of value a file should hold). `field` parameters are always labels."""
+
+
 def register(messages: dict[str, tuple[str, str]]) -> None:
     """Add `{key: (english, chinese)}` to the table. A key may be registered once only."""
     for key, (en, zh) in messages.items():
@@ -57,8 +62,10 @@ def render(key: str, lang: str, params: dict[str, Any]) -> str:
     values = {}
     for name, value in params.items():
         # The `field` parameter is a key whose text is the field's label, in `lang` too.
-        if name == "field" and value in MESSAGES:
+        if (name == "field" or isinstance(value, Label)) and value in MESSAGES:
             values[name] = MESSAGES[value].get(lang) or MESSAGES[value]["en"]
+        elif isinstance(value, PlaygroundError):  # a wrapped cause ("cannot load x.zip: <why>")
+            values[name] = value.message(lang)
         else:
             values[name] = _format_value(value)
     return template.format(**values)

@@ -18,11 +18,64 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import HISTORY_FILE, CheckpointError, MiB, check_file_size, human_size
+from .errors import Label, register
 
 MAX_HISTORY_BYTES = 8 * MiB
 MAX_SNAPSHOTS = 64
 MAX_PROBE_TOKENS = 64
 MAX_LOSS_POINTS = 2000  # the saved train-loss curve is thinned to this many points
+
+register(
+    {
+        "history.too_large": (
+            "history.json would be {size}; the limit is {limit}: use fewer snapshots or a shorter probe",
+            "history.json 会有 {size}；上限是 {limit}：请减少快照数或缩短探针文本",
+        ),
+        "history.unreadable": ("history.json: {detail}", "history.json：{detail}"),
+        "history.missing_key": ("history.json has no {key}", "history.json 中没有 {key}"),
+        "history.wrong_type": (
+            "history.json: {key} must be {expected}, not {type}",
+            "history.json：{key} 必须是{expected}，而不是 {type}",
+        ),
+        "history.wrong_item_type": (
+            "history.json: every item of {key} must be {expected}",
+            "history.json：{key} 的每一项都必须是{expected}",
+        ),
+        "history.kind_text": ("text", "文本"),
+        "history.kind_list": ("a list", "列表"),
+        "history.kind_int": ("a whole number", "整数"),
+        "history.kind_number": ("a number", "数"),
+        "history.probe_length": (
+            "history.json: the probe must have 1 to {limit} tokens, has {n}",
+            "history.json：探针必须有 1 到 {limit} 个词元，实际有 {n} 个",
+        ),
+        "history.snapshots": (
+            "history.json: 1 to {limit} snapshots allowed, found {n}",
+            "history.json：允许 1 到 {limit} 个快照，找到 {n} 个",
+        ),
+        "history.patterns_shape": (
+            "history.json: patterns have shape {shape}; expected (snapshots, layers, heads, tokens, tokens) = "
+            "{expected}",
+            "history.json：patterns 的形状是 {shape}；应该是（快照、层、头、词元、词元）= {expected}",
+        ),
+        "history.weights": (
+            "history.json: attention weights must be numbers from 0 to 1",
+            "history.json：注意力权重必须是 0 到 1 之间的数",
+        ),
+        "history.curve_length": (
+            "history.json: {steps} and {values} must have the same length, at most {limit}",
+            "history.json：{steps} 和 {values} 的长度必须相同，最多 {limit}",
+        ),
+        "history.not_finite": (
+            "history.json: {values} must be finite numbers",
+            "history.json：{values} 必须是有限的数",
+        ),
+        "history.not_increasing": (
+            "history.json: {name} must be increasing whole numbers from 0",
+            "history.json：{name} 必须是从 0 开始递增的整数",
+        ),
+    }
+)
 DIGITS = 4  # attention weights are saved rounded: 1e-4 is far below what a heatmap shows
 
 
@@ -46,8 +99,11 @@ class TrainingHistory:
 
     def view(self) -> dict:
         """The Train tab's snapshot view: {"steps", "patterns": {step: (L, H, T, T)}, "labels"}."""
-        return {"steps": list(self.steps), "patterns": dict(zip(self.steps, self.patterns)),
-                "labels": list(self.tokens)}
+        return {
+            "steps": list(self.steps),
+            "patterns": dict(zip(self.steps, self.patterns)),
+            "labels": list(self.tokens),
+        }
 
     def repeat_half(self) -> int | None:
         """h if the probe's tokens are a sequence of h tokens said twice (an induction probe)."""
@@ -90,9 +146,15 @@ class HistoryRecorder:
         patterns = np.stack([self.snapshots[s] for s in steps]).astype(np.float32) if steps else np.zeros((0,))
         keep = _thin_indices(len(self.losses), MAX_LOSS_POINTS)
         return TrainingHistory(
-            self.probe, self.tokens, steps, patterns,
-            [self.loss_steps[i] for i in keep], [self.losses[i] for i in keep],
-            list(self.val_steps), list(self.val_losses))
+            self.probe,
+            self.tokens,
+            steps,
+            patterns,
+            [self.loss_steps[i] for i in keep],
+            [self.losses[i] for i in keep],
+            list(self.val_steps),
+            list(self.val_losses),
+        )
 
 
 def _thin_indices(n: int, limit: int) -> list[int]:
@@ -117,8 +179,9 @@ def save_history(folder, history: TrainingHistory) -> Path:
     path = Path(folder) / HISTORY_FILE
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
     if len(text.encode("utf-8")) > MAX_HISTORY_BYTES:
-        raise CheckpointError(f"{HISTORY_FILE} would be {human_size(len(text.encode()))}; the limit is "
-                              f"{human_size(MAX_HISTORY_BYTES)}: use fewer snapshots or a shorter probe")
+        raise CheckpointError(
+            "history.too_large", size=human_size(len(text.encode())), limit=human_size(MAX_HISTORY_BYTES)
+        )
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -132,9 +195,9 @@ def load_history(folder, n_layers: int | None = None, n_heads: int | None = None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise CheckpointError(f"{HISTORY_FILE} is not valid UTF-8 JSON: {err}") from None
+        raise CheckpointError("checkpoint.bad_json", name=HISTORY_FILE, detail=str(err)) from None
     if not isinstance(data, dict):
-        raise CheckpointError(f"{HISTORY_FILE} must hold a JSON object {{...}}")
+        raise CheckpointError("checkpoint.json_not_object", name=HISTORY_FILE, type=type(data).__name__)
     try:
         history = TrainingHistory(
             probe=_typed(data, "probe", str),
@@ -147,25 +210,32 @@ def load_history(folder, n_layers: int | None = None, n_heads: int | None = None
             val_losses=_list_of(data, "val_losses", (int, float)),
         )
     except (ValueError, TypeError) as err:  # ragged or non-numeric nested lists
-        raise CheckpointError(f"{HISTORY_FILE}: {err}") from None
+        raise CheckpointError("history.unreadable", detail=str(err)) from None
     _check(history, n_layers, n_heads)
     return history
 
 
+def _kind_label(kind) -> Label:
+    return Label(
+        {str: "history.kind_text", list: "history.kind_list", int: "history.kind_int"}.get(kind, "history.kind_number")
+    )
+
+
 def _typed(data: dict, key: str, kind):
     if key not in data:
-        raise CheckpointError(f"{HISTORY_FILE} has no {key!r}")
+        raise CheckpointError("history.missing_key", key=repr(key))
     value = data[key]
     if isinstance(value, bool) or not isinstance(value, kind):
-        expected = {str: "text", list: "a list"}.get(kind, getattr(kind, "__name__", "a number"))
-        raise CheckpointError(f"{HISTORY_FILE}: {key!r} must be {expected}, not {type(value).__name__}")
+        raise CheckpointError(
+            "history.wrong_type", key=repr(key), expected=_kind_label(kind), type=type(value).__name__
+        )
     return value
 
 
 def _list_of(data: dict, key: str, kind) -> list:
     values = _typed(data, key, list)
     if any(isinstance(v, bool) or not isinstance(v, kind) for v in values):
-        raise CheckpointError(f"{HISTORY_FILE}: every item of {key!r} must be a {getattr(kind, '__name__', 'number')}")
+        raise CheckpointError("history.wrong_item_type", key=repr(key), expected=_kind_label(kind))
     return values
 
 
@@ -173,29 +243,32 @@ def _check(h: TrainingHistory, n_layers: int | None = None, n_heads: int | None 
     """Shapes agree, steps increase, probabilities are probabilities, curves are finite."""
     n_tokens = len(h.tokens)
     if not 1 <= n_tokens <= MAX_PROBE_TOKENS:
-        raise CheckpointError(f"{HISTORY_FILE}: the probe must have 1 to {MAX_PROBE_TOKENS} tokens, has {n_tokens}")
+        raise CheckpointError("history.probe_length", limit=MAX_PROBE_TOKENS, n=n_tokens)
     if not 1 <= len(h.steps) <= MAX_SNAPSHOTS:
-        raise CheckpointError(f"{HISTORY_FILE}: 1 to {MAX_SNAPSHOTS} snapshots allowed, found {len(h.steps)}")
+        raise CheckpointError("history.snapshots", limit=MAX_SNAPSHOTS, n=len(h.steps))
     _check_increasing("steps", h.steps)
     shape = h.patterns.shape
-    expected = (len(h.steps), n_layers or (shape[1] if len(shape) == 5 else 0),
-                n_heads or (shape[2] if len(shape) == 5 else 0), n_tokens, n_tokens)
+    expected = (
+        len(h.steps),
+        n_layers or (shape[1] if len(shape) == 5 else 0),
+        n_heads or (shape[2] if len(shape) == 5 else 0),
+        n_tokens,
+        n_tokens,
+    )
     if shape != expected:
-        raise CheckpointError(f"{HISTORY_FILE}: patterns have shape {shape}; expected (snapshots, layers, heads, "
-                              f"tokens, tokens) = {expected}")
+        raise CheckpointError("history.patterns_shape", shape=str(shape), expected=str(expected))
     if not np.isfinite(h.patterns).all() or h.patterns.min() < 0 or h.patterns.max() > 1:
-        raise CheckpointError(f"{HISTORY_FILE}: attention weights must be numbers from 0 to 1")
+        raise CheckpointError("history.weights")
     for steps_key, values_key in (("loss_steps", "losses"), ("val_steps", "val_losses")):
         steps, values = getattr(h, steps_key), getattr(h, values_key)
         if len(steps) != len(values) or len(steps) > MAX_LOSS_POINTS:
-            raise CheckpointError(f"{HISTORY_FILE}: {steps_key} and {values_key} must have the same length, "
-                                  f"at most {MAX_LOSS_POINTS}")
+            raise CheckpointError("history.curve_length", steps=steps_key, values=values_key, limit=MAX_LOSS_POINTS)
         _check_increasing(steps_key, steps)
         if not all(math.isfinite(v) for v in values):
-            raise CheckpointError(f"{HISTORY_FILE}: {values_key} must be finite numbers")
+            raise CheckpointError("history.not_finite", values=values_key)
 
 
 def _check_increasing(name: str, steps: Iterable[int]) -> None:
     steps = list(steps)
     if any(s < 0 for s in steps) or any(b <= a for a, b in zip(steps, steps[1:])):
-        raise CheckpointError(f"{HISTORY_FILE}: {name} must be increasing whole numbers from 0")
+        raise CheckpointError("history.not_increasing", name=name)

@@ -32,6 +32,7 @@ target_tokenizer.json and card.json. It is *not* a GPT-2 folder; `api.builtin_na
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import random
 import time
@@ -51,7 +52,7 @@ from . import checkpoint, story_grammar
 from .checkpoint import CheckpointError, json_text, read_json
 from .config import MODEL_LIMITS, ConfigError, TrainConfig, check_number_field, check_whole_field
 from .corpora import story_pairs
-from .errors import check_range, register
+from .errors import PlaygroundError, check_range, register
 from .hooks import ActivationCache, HookPoint, run_with_cache
 from .kernels import gelu_tanh
 from .model import FinalNorm, MultiHeadAttention  # the GPT's attention and final LayerNorm
@@ -73,7 +74,7 @@ TRAIN_FIELDS = ("steps", "batch_size", "lr", "min_lr_ratio", "warmup_steps", "we
 FILES = ("config.json", "model.safetensors", "source_tokenizer.json", "target_tokenizer.json")
 
 
-class TranslateError(ValueError):
+class TranslateError(PlaygroundError):
     """Input the translator cannot take; the message says what is allowed."""
 
 
@@ -91,6 +92,65 @@ register(
         "translate.config_incomplete": (
             "incomplete encoder-decoder config: {detail}",
             "编码器-解码器配置不完整：{detail}",
+        ),
+        "translate.too_many_positions": (
+            "{n} tokens is longer than the model's {limit} positions",
+            "{n} 个词元超过了模型的 {limit} 个位置",
+        ),
+        "translate.specials": (
+            "{side}_tokenizer.json must map {specials} to ids 0-3, got {ids}",
+            "{side}_tokenizer.json 必须把 {specials} 映射到 id 0-3，实际是 {ids}",
+        ),
+        "translate.not_text": ("the sentence must be text, got {type}", "句子必须是文本，收到的是 {type}"),
+        "translate.empty": (
+            "The sentence is empty: type an English sentence such as “The cat follows the dog.”",
+            "句子是空的：请输入一个英文句子，例如 “The cat follows the dog.”",
+        ),
+        "translate.too_long": (
+            "The sentence has {n} characters; the limit is {limit}.",
+            "句子有 {n} 个字符；上限是 {limit}。",
+        ),
+        "translate.unknown_word": (
+            "“{word}” is not a word this model knows. It knows only the words of its animal sentences.",
+            "模型不认识“{word}”。它只认识那些动物句子里的词。",
+        ),
+        "translate.unknown_word_close": (
+            "“{word}” is not a word this model knows (closest known: {close}). It knows only the words of its "
+            "animal sentences.",
+            "模型不认识“{word}”（最接近的已知词：{close}）。它只认识那些动物句子里的词。",
+        ),
+        "translate.too_many_tokens": (
+            "The sentence has {n} tokens; the limit is {limit}.",
+            "句子有 {n} 个词元；上限是 {limit}。",
+        ),
+        "translate.architecture": (
+            'config.json: "architecture" is {got}, expected {expected}',
+            'config.json："architecture" 是 {got}，应该是 {expected}',
+        ),
+        "translate.format_version": (
+            "config.json: format_version {got}; this reads {expected}",
+            "config.json：format_version 是 {got}；这个版本只能读取 {expected}",
+        ),
+        "translate.bad_config": ("config.json: {reason}", "config.json：{reason}"),
+        "translate.missing_files": (
+            "{name}: missing {names}; a translation checkpoint holds {files}",
+            "{name}：缺少 {names}；翻译检查点应包含 {files}",
+        ),
+        "translate.heldout_exhausted": (
+            "cannot find {n} sentences outside the excluded set; found {found}",
+            "在排除集合之外找不到 {n} 个句子；只找到 {found} 个",
+        ),
+        "translate.same_seed": (
+            "the held-out seed must differ from the training seed",
+            "留出集的种子必须与训练种子不同",
+        ),
+        "translate.pairs_too_long": (
+            "pairs need {src} source / {tgt} target positions",
+            "句对需要 {src} 个源位置 / {tgt} 个目标位置",
+        ),
+        "translate.not_built": (
+            "the translation checkpoint {folder} is not built; run `bash scripts/build_checkpoints.sh {name}`",
+            "翻译检查点 {folder} 还没有构建；请运行 `bash scripts/build_checkpoints.sh {name}`",
         ),
     }
 )
@@ -229,7 +289,7 @@ class Stack(nn.Module):
     def embed_tokens(self, ids: torch.Tensor) -> torch.Tensor:
         B, T = ids.shape  # ids: (B, T)
         if T > self.pos_embed.num_embeddings:
-            raise TranslateError(f"{T} tokens is longer than the model's {self.pos_embed.num_embeddings} positions")
+            raise TranslateError("translate.too_many_positions", n=T, limit=self.pos_embed.num_embeddings)
         pos = self.hook_pos_embed(self.pos_embed(torch.arange(T)).expand(B, T, -1))  # (B, T, d_model)
         return self.hook_embed(self.embed(ids)) + pos
 
@@ -334,7 +394,7 @@ def build_tokenizers(pairs: Sequence[tuple[str, str]]) -> tuple[Tokenizer, Token
 def _check_specials(tok: Tokenizer, side: str) -> None:
     ids = [tok.hf.token_to_id(t) for t in SPECIALS]
     if ids != [PAD_ID, BOS_ID, EOS_ID, UNK_ID]:
-        raise CheckpointError(f"{side}_tokenizer.json must map {', '.join(SPECIALS)} to ids 0-3, got {ids}")
+        raise CheckpointError("translate.specials", side=side, specials=", ".join(SPECIALS), ids=str(ids))
 
 
 # ---------------------------------------------------------------- data
@@ -368,7 +428,7 @@ def heldout_pairs(n: int, seed: int, exclude: set[str]) -> tuple[list[tuple[str,
     rng, kept, seen, drawn = random.Random(seed), [], set(), 0
     while len(kept) < n:
         if drawn >= 1000 * n:
-            raise ValueError(f"cannot find {n} sentences outside the excluded set; found {len(kept)}")
+            raise TranslateError("translate.heldout_exhausted", n=n, found=len(kept))
         en, zh = story_grammar.make_pair(rng)
         drawn += 1
         if en not in exclude and en not in seen:
@@ -424,23 +484,23 @@ class Translator:
     def prepare(self, text: str) -> list[int]:
         """Validated source ids. A missing final "." is added (every training sentence has one)."""
         if not isinstance(text, str):
-            raise TranslateError(f"the sentence must be text, got {type(text).__name__}")
+            raise TranslateError("translate.not_text", type=type(text).__name__)
         text = " ".join(text.split())
         if not text:
-            raise TranslateError("the sentence is empty: type an English sentence such as “The cat sees the dog.”")
+            raise TranslateError("translate.empty")
         if len(text) > MAX_SOURCE_CHARS:
-            raise TranslateError(f"the sentence has {len(text)} characters; the limit is {MAX_SOURCE_CHARS}")
+            raise TranslateError("translate.too_long", n=len(text), limit=MAX_SOURCE_CHARS)
         unknown = self.unknown_words(text)
-        if unknown:
-            raise TranslateError(
-                f"unknown word(s): {', '.join(unknown)}. The model knows only these words: "
-                f"{', '.join(self.vocabulary())}"
-            )
+        if unknown:  # name the first one and its nearest known spellings; vocabulary() lists them all
+            close = difflib.get_close_matches(unknown[0].lower(), self.vocabulary(), n=3, cutoff=0.6)
+            if close:
+                raise TranslateError("translate.unknown_word_close", word=unknown[0], close=", ".join(close))
+            raise TranslateError("translate.unknown_word", word=unknown[0])
         ids = self.src_tok.encode_ids(text)
         if ids[-1] != self.src_tok.hf.token_to_id("."):
             ids.append(self.src_tok.hf.token_to_id("."))
         if len(ids) > self.config.n_ctx_src:
-            raise TranslateError(f"the sentence has {len(ids)} tokens; the limit is {self.config.n_ctx_src}")
+            raise TranslateError("translate.too_many_tokens", n=len(ids), limit=self.config.n_ctx_src)
         return ids
 
     def translate(self, text: str) -> str:
@@ -570,15 +630,15 @@ def save_translator(folder, translator: Translator, card: dict | None = None) ->
 def read_config(path: Path) -> Seq2SeqConfig:
     raw = read_json(path)
     if raw.get("architecture") != ARCHITECTURE:
-        raise CheckpointError(f'config.json: "architecture" is {raw.get("architecture")!r}, expected {ARCHITECTURE!r}')
+        raise CheckpointError("translate.architecture", got=repr(raw.get("architecture")), expected=repr(ARCHITECTURE))
     if raw.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"config.json: format_version {raw.get('format_version')!r}; this reads {FORMAT_VERSION}")
+        raise CheckpointError("translate.format_version", got=repr(raw.get("format_version")), expected=FORMAT_VERSION)
     meta_keys = ("architecture", "model_type", "format_version", "special_tokens")
     fields = {k: v for k, v in raw.items() if k not in meta_keys}
     try:
         return Seq2SeqConfig.from_dict(fields)
     except ConfigError as err:
-        raise CheckpointError(f"config.json: {err}") from None
+        raise CheckpointError("translate.bad_config", reason=err) from None
 
 
 def read_tokenizer(path: Path, side: str, d_vocab: int) -> Tokenizer:
@@ -593,7 +653,7 @@ def load_translator(folder) -> Translator:
     missing = [name for name in FILES if not (folder / name).is_file()]
     if missing:
         raise CheckpointError(
-            f"{folder.name}: missing {', '.join(missing)}; a translation checkpoint holds {', '.join(FILES)}"
+            "translate.missing_files", name=folder.name, names=", ".join(missing), files=", ".join(FILES)
         )
     cfg = read_config(folder / "config.json")
     src_tok = read_tokenizer(folder / "source_tokenizer.json", "source", cfg.d_vocab_src)
@@ -611,9 +671,7 @@ def load_builtin() -> Translator:
     """The shipped translate-en-zh model (loaded once per process, shared read-only)."""
     folder = CHECKPOINT_DIR / BUILTIN_NAME
     if not (folder / "config.json").is_file():
-        raise CheckpointError(
-            f"the translation checkpoint {folder} is not built; run `bash scripts/build_checkpoints.sh translate-en-zh`"
-        )
+        raise CheckpointError("translate.not_built", folder=str(folder), name=BUILTIN_NAME)
     return load_translator(folder)
 
 
@@ -637,13 +695,13 @@ def build_translator(
     fresh pairs (seed `eval_seed`) whose English is not in the training set. Returns the
     translator and its card. `on_step(TranslateStep)` is called after every step."""
     if eval_seed == train_cfg.seed:
-        raise ValueError("the held-out seed must differ from the training seed")
+        raise TranslateError("translate.same_seed")
     pairs = story_pairs(n_pairs, train_cfg.seed)
     src_tok, tgt_tok = build_tokenizers(pairs)
     data = encode_pairs(pairs, src_tok, tgt_tok)
     cfg = Seq2SeqConfig(d_vocab_src=src_tok.vocab_size, d_vocab_tgt=tgt_tok.vocab_size, **cfg_kwargs)
     if data.src.shape[1] > cfg.n_ctx_src or data.tgt.shape[1] - 1 > cfg.n_ctx_tgt:
-        raise ValueError(f"pairs need {data.src.shape[1]} source / {data.tgt.shape[1] - 1} target positions")
+        raise TranslateError("translate.pairs_too_long", src=data.src.shape[1], tgt=data.tgt.shape[1] - 1)
     last = None
     for last in train_translation(cfg, train_cfg, data):
         if on_step is not None:

@@ -100,7 +100,7 @@ def _write(tmp_path, **changes):
         ({"steps": [0, 8, 4, 12]}, "increasing"),
         ({"steps": [0, 4, 8]}, "shape"),
         ({"tokens": ["a"] * 100}, "1 to 64 tokens"),
-        ({"tokens": [1, 2, 3, 4, 5, 6]}, "must be a str"),
+        ({"tokens": [1, 2, 3, 4, 5, 6]}, "every item of 'tokens' must be text"),
         ({"losses": [1.0]}, "same length"),
         ({"val_losses": [1.0, 2.0, True]}, "must be a number"),
         ({"probe": None}, "'probe' must be text, not NoneType"),
