@@ -47,11 +47,11 @@ def pipeline_figure(
     One row per stage; each row is coloured on its own symmetric scale (a LayerNorm output and
     the residual stream differ 10× in size), and the real value shows on hover. On the right:
     shape and norm. `kinds` "added" rows (a block's addition to the residual stream) get an
-    orange marker, "stream" rows (the residual stream itself) a blue one."""
+    orange tab, "stream" rows (the residual stream itself) a blue one."""
     n = len(names)
     _check_len(shapes, n, "names")
     _check_len(kinds, n, "names")
-    traces, notes = [], []
+    traces, notes, tabs = [], [], []
     for row, (name, vec, shape, kind) in enumerate(zip(names, vectors, shapes, kinds)):
         v = _array(vec, 1, f"vector {row}")  # (n_dims,)
         reach = float(np.abs(v).max()) or 1.0
@@ -62,15 +62,15 @@ def pipeline_figure(
                            f"{_escape(value_label)}: %{{customdata:.4f}}<extra></extra>"),
         ))
         norm = float(np.linalg.norm(v))
-        notes.append(dict(text=f"{_escape(shape)} · {_escape(norm_label)} {norm:.2f}", x=1.01, y=row,
+        notes.append(dict(text=f"{_escape(shape)} · {_escape(norm_label)} {norm:.2f}", x=1.025, y=row,
                           xref="paper", yref="y", xanchor="left", showarrow=False, font=dict(size=12)))
-        if kind in ("added", "stream"):
-            notes.append(dict(text="+" if kind == "added" else "═", x=-0.005, y=row, xref="paper", yref="y",
-                              xanchor="right", showarrow=False,
-                              font=dict(size=16, color=ADDED_COLOUR if kind == "added" else LINE_COLOUR)))
+        if kind in ("added", "stream"):  # a coloured tab just right of the strip
+            tabs.append(dict(type="rect", xref="paper", yref="y", x0=1.004, x1=1.018, y0=row - 0.4, y1=row + 0.4,
+                             line=dict(width=0), fillcolor=ADDED_COLOUR if kind == "added" else LINE_COLOUR))
     labels = [_escape(n) for n in names]
     return _figure(traces, _layout(
-        title, height=90 + STRIP_PX * n + 20, annotations=notes, margin=dict(l=10, r=230, t=60, b=10),
+        title, height=90 + STRIP_PX * n + 20, annotations=notes, shapes=tabs,
+        margin=dict(l=10, r=230, t=60, b=10),
         coloraxis=dict(colorscale=DIVERGING, cmin=-1.0, cmax=1.0, showscale=False),
         xaxis=dict(range=[0, 1], showticklabels=False, showgrid=False),
         yaxis=dict(tickmode="array", tickvals=list(range(n)), ticktext=labels, autorange="reversed",
@@ -101,7 +101,7 @@ def added_figure(
              name=_escape(stream_label), line=dict(color="#444444")),
     ]
     return _figure(bars, _layout(
-        title, height=330, barmode="group", legend=dict(orientation="h", y=-0.25),
+        title, height=380, barmode="group", legend=dict(orientation="h", y=-0.35),
         xaxis=dict(domain=[0, 0.48]), yaxis=dict(title=dict(text=_escape(norm_label))),
         xaxis2=dict(domain=[0.56, 1], anchor="y2", tickangle=-45), yaxis2=dict(anchor="x2"),
     ))

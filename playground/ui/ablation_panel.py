@@ -173,18 +173,19 @@ def on_ablate(model_name: str, text_in: str, heads, mlps, mode: str, request: gr
 
 def build_panel(shared, demo: gr.Blocks) -> None:
     """The ablation controls and results, under the Attention tab's other views."""
-    gr.Markdown(t("abl_header"))
-    gr.Markdown(t("abl_what"), elem_classes="att-explain")
-    with gr.Row(equal_height=True, elem_id="abl-controls"):
-        heads = gr.CheckboxGroup([], label=t("abl_heads"), elem_id="abl-heads", scale=3)
-        mlps = gr.CheckboxGroup([], label=t("abl_mlps"), elem_id="abl-mlps", scale=2)
-        mode = gr.Radio([(t("abl_zero"), "zero"), (t("abl_mean"), "mean")], value="zero", label=t("abl_mode"),
-                        elem_id="abl-mode", scale=1)
-        run = gr.Button(t("abl_run"), variant="primary", elem_id="abl-run", scale=1)
-    result = gr.Markdown(elem_id="abl-result")
-    with gr.Row():
-        bars = FastPlot(label=t("abl_bars_label"), elem_id="abl-bars", scale=1)
-        grid = FastPlot(label=t("abl_grid_label"), elem_id="abl-grid", scale=1)
+    with gr.Column(elem_id="abl-panel"):
+        gr.Markdown(t("abl_header"))
+        gr.Markdown(t("abl_what"), elem_classes="att-explain")
+        with gr.Row(equal_height=True, elem_id="abl-controls"):
+            heads = gr.CheckboxGroup([], label=t("abl_heads"), elem_id="abl-heads", scale=3)
+            mlps = gr.CheckboxGroup([], label=t("abl_mlps"), elem_id="abl-mlps", scale=2)
+            mode = gr.Radio([(t("abl_zero"), "zero"), (t("abl_mean"), "mean")], value="zero", label=t("abl_mode"),
+                            elem_id="abl-mode", scale=1)
+            run = gr.Button(t("abl_run"), variant="primary", elem_id="abl-run", scale=1)
+        result = gr.Markdown(elem_id="abl-result")
+        with gr.Row():
+            bars = FastPlot(label=t("abl_bars_label"), elem_id="abl-bars", scale=1)
+            grid = FastPlot(label=t("abl_grid_label"), elem_id="abl-grid", scale=1)
     gr.on([shared.picker.change], on_model, [shared.picker], [heads, mlps], api_visibility="private",
           concurrency_id="ablate-choices", concurrency_limit=4)
     demo.load(on_model, [shared.picker], [heads, mlps], api_visibility="private", concurrency_id="ablate-choices")

@@ -51,7 +51,7 @@ add(
         "mdl_added_label": "What each block added",
         "mdl_probs_label": "Next-token probabilities",
         "mdl_pipeline_title": "Position {pos} “{token}”: every stage's vector",
-        "mdl_added_title": "Size of what attention and the MLP added, and of the residual stream",
+        "mdl_added_title": "Norms: what each block added; the residual stream",
         "mdl_probs_title": "After “{token}” (position {pos}), temperature {temp:g}",
         "mdl_summary": "{n} tokens · model: {layers} layers × {heads} heads, d_model {d_model}, d_mlp {d_mlp}, "
         "vocabulary {vocab}",
@@ -62,7 +62,7 @@ add(
         "mdl_layer": "layer",
         "mdl_attn_added": "attention added",
         "mdl_mlp_added": "MLP added",
-        "mdl_stream": "residual stream",
+        "mdl_stream": "residual stream (after each step)",
         "mdl_s_embed": "① token embedding W_E[id]",
         "mdl_s_pos_embed": "① position embedding",
         "mdl_s_x0": "① x = token + position",
@@ -144,7 +144,7 @@ add(
         "mdl_added_label": "每个模块加了多少",
         "mdl_probs_label": "下一个词元的概率",
         "mdl_pipeline_title": "位置 {pos}“{token}”：每一步的向量",
-        "mdl_added_title": "注意力和 MLP 加上的向量的大小，以及残差流的大小",
+        "mdl_added_title": "范数：每个模块加上的；残差流",
         "mdl_probs_title": "在“{token}”（位置 {pos}）之后，温度 {temp:g}",
         "mdl_summary": "{n} 个词元 · 模型：{layers} 层 × {heads} 个头，d_model {d_model}，d_mlp {d_mlp}，词表 {vocab}",
         "mdl_norm": "范数",
@@ -154,7 +154,7 @@ add(
         "mdl_layer": "层",
         "mdl_attn_added": "注意力加上的",
         "mdl_mlp_added": "MLP 加上的",
-        "mdl_stream": "残差流",
+        "mdl_stream": "残差流（每一步之后）",
         "mdl_s_embed": "① 词向量 W_E[id]",
         "mdl_s_pos_embed": "① 位置向量",
         "mdl_s_x0": "① x = 词向量 + 位置向量",
@@ -245,6 +245,14 @@ def _stage_label(key: str, lang: str) -> str:
     return text(f"mdl_s_{key}", lang)
 
 
+def _stream_label(key: str) -> str:
+    """Short x-axis names for the residual stream's steps: x0, B0+attn, B0+MLP, ..."""
+    if "." not in key:
+        return key
+    layer, name = key.split(".", 1)
+    return f"B{layer[1:]}+" + ("attn" if name == "x_mid" else "MLP")
+
+
 def _code(token: str) -> str:
     return token.replace("`", "ˋ") or " "
 
@@ -259,7 +267,7 @@ def pipeline_figures(bundle, result, position: int, lang: str):
         value_label=text("mdl_value", lang), dim_label=text("mdl_dim", lang))
     streams = a.stream_norms()
     added = model_figures.added_figure(
-        a.added_norms(), [v for _, v in streams], [_stage_label(k, lang) for k, _ in streams],
+        a.added_norms(), [v for _, v in streams], [_stream_label(k) for k, _ in streams],
         title=text("mdl_added_title", lang), attn_label=text("mdl_attn_added", lang),
         mlp_label=text("mdl_mlp_added", lang), stream_label=text("mdl_stream", lang),
         layer_label=text("mdl_layer", lang), norm_label=text("mdl_norm", lang))
