@@ -71,14 +71,35 @@ class World:
         return value / self.size
 
     def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
-        """The module to run forward/backward through: DDP across ranks, the model itself alone."""
-        if self.size == 1:
-            return model
+        """What `training.optimizer_step` trains through (it calls `.loss(x, y)` and
+        `.parameters()`): the model itself alone, a DDP-synchronised loss across ranks."""
+        return model if self.size == 1 else _DistributedLoss(model)
+
+
+class _Loss(torch.nn.Module):
+    """`model.loss(x, y)` as a forward pass: DDP averages the gradients of what runs through
+    its forward only, so the loss itself must be that forward."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.model.loss(x, y)
+
+
+class _DistributedLoss(torch.nn.Module):
+    """The model's `.loss` run through DistributedDataParallel (same parameters, same loss)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
         from torch.nn.parallel import DistributedDataParallel
 
         where = devices.device_of(model)
-        ids = [where] if where.type == "cuda" else None
-        return DistributedDataParallel(model, device_ids=ids)
+        self.ddp = DistributedDataParallel(_Loss(model), device_ids=[where] if where.type == "cuda" else None)
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.ddp(x, y)
 
 
 SINGLE = World()
