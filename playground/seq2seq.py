@@ -52,6 +52,8 @@ from . import checkpoint, story_grammar
 from .checkpoint import CheckpointError, json_text, read_json
 from .config import MODEL_LIMITS, ConfigError, TrainConfig, check_number_field, check_whole_field
 from .corpora import story_pairs
+from .device import device_of
+from .device import resolve as resolve_device
 from .errors import PlaygroundError, check_range, register
 from .hooks import ActivationCache, HookPoint, run_with_cache
 from .kernels import gelu_tanh
@@ -290,7 +292,8 @@ class Stack(nn.Module):
         B, T = ids.shape  # ids: (B, T)
         if T > self.pos_embed.num_embeddings:
             raise TranslateError("translate.too_many_positions", n=T, limit=self.pos_embed.num_embeddings)
-        pos = self.hook_pos_embed(self.pos_embed(torch.arange(T)).expand(B, T, -1))  # (B, T, d_model)
+        positions = torch.arange(T, device=ids.device)  # (T,)
+        pos = self.hook_pos_embed(self.pos_embed(positions).expand(B, T, -1))  # (B, T, d_model)
         return self.hook_embed(self.embed(ids)) + pos
 
 
@@ -415,9 +418,10 @@ def encode_pairs(pairs: Sequence[tuple[str, str]], src_tok: Tokenizer, tgt_tok: 
 
 
 def _pad(rows: list[list[int]]) -> torch.Tensor:
-    out = torch.full((len(rows), max(map(len, rows))), PAD_ID, dtype=torch.long)
+    """Rows of ids padded into one CPU tensor (B, max len); the model's caller moves it."""
+    out = torch.full((len(rows), max(map(len, rows))), PAD_ID, dtype=torch.long, device="cpu")
     for i, row in enumerate(rows):
-        out[i, : len(row)] = torch.tensor(row)
+        out[i, : len(row)] = torch.tensor(row, device="cpu")
     return out
 
 
@@ -518,7 +522,7 @@ class Translator:
         """Translate greedily, then rerun the decoder on its own output with every pattern
         captured: causal attention makes that rerun see exactly what each step saw."""
         ids = self.prepare(text)
-        written = greedy_decode(self.model, torch.tensor([ids]), keep_eos=True)[0]  # tokens, maybe + </s>
+        written = greedy_decode(self.model, _pad([ids]), keep_eos=True)[0]  # tokens, maybe + </s>
         finished = bool(written) and written[-1] == EOS_ID
         tgt_in = [BOS_ID, *written[:-1]]  # position t reads tgt_in[t] and writes written[t]
         patterns = [name for name in self.model.hook_points if name.endswith(".hook_pattern")]
@@ -526,7 +530,7 @@ class Translator:
         L = self.config.n_layers
 
         def stack(get) -> np.ndarray:
-            return torch.stack([get(i) for i in range(L)]).numpy().astype(np.float32)
+            return torch.stack([get(i) for i in range(L)]).cpu().numpy().astype(np.float32)
 
         enc = self.src_tok.encode(" ".join(text.split()))
         source_tokens = [t.text for t in enc.tokens] + (["."] if len(ids) > len(enc.ids) else [])
@@ -553,9 +557,10 @@ def greedy_decode(model: Seq2Seq, src: torch.Tensor, keep_eos: bool = False) -> 
     the growing prefix (a few dozen tokens, so no KV cache is needed)."""
     was_training = model.training
     model.eval()
+    src = src.to(device_of(model))
     memory, src_pad = model.encode(src)
-    out = torch.full((src.shape[0], 1), BOS_ID, dtype=torch.long)  # (B, 1)
-    done = torch.zeros(src.shape[0], dtype=torch.bool)
+    out = torch.full((src.shape[0], 1), BOS_ID, dtype=torch.long, device=src.device)  # (B, 1)
+    done = torch.zeros(src.shape[0], dtype=torch.bool, device=src.device)
     for _ in range(model.cfg.n_ctx_tgt - 1):
         nxt = model.decode(out, memory, src_pad)[:, -1].argmax(-1)  # (B,)
         nxt = nxt.masked_fill(done, PAD_ID)
@@ -586,24 +591,29 @@ class TranslateStep:
     model: Seq2Seq = field(repr=False)
 
 
-def train_translation(cfg: Seq2SeqConfig, train_cfg: TrainConfig, data: PairData) -> Iterator[TranslateStep]:
+def train_translation(cfg: Seq2SeqConfig, train_cfg: TrainConfig, data: PairData,
+                      device: torch.device | str | None = None) -> Iterator[TranslateStep]:
     """The GPT's update (`training.optimizer_step`: AdamW, warmup + cosine, clipping) on random
     batches of pairs; yields after every step, so the caller can stop any time. Same seed, same
-    model."""
+    model — on any device (default: the PLAYGROUND_DEVICE setting): weights and batches are drawn
+    on the CPU, then moved."""
+    where = resolve_device() if device is None else torch.device(device)
     torch.manual_seed(train_cfg.seed)
-    model = Seq2Seq(cfg).train()
+    with torch.device("cpu"):
+        model = Seq2Seq(cfg)
+    model = model.to(where).train()
     opt = make_optimizer(model, train_cfg)
-    gen = torch.Generator().manual_seed(train_cfg.seed)
+    gen = torch.Generator(device="cpu").manual_seed(train_cfg.seed)
     start = time.perf_counter()
     for step in range(train_cfg.steps):
         lr = lr_at(step, train_cfg)
         for group in opt.param_groups:
             group["lr"] = lr
-        idx = torch.randint(len(data.src), (train_cfg.batch_size,), generator=gen)
+        idx = torch.randint(len(data.src), (train_cfg.batch_size,), generator=gen, device="cpu")
         src, tgt = data.src[idx], data.tgt[idx]
         src = src[:, : int((src != PAD_ID).sum(1).max())]  # drop all-padding columns
         tgt = tgt[:, : int((tgt != PAD_ID).sum(1).max())]
-        loss, _ = optimizer_step(model, opt, src, tgt, train_cfg.grad_clip)
+        loss, _ = optimizer_step(model, opt, src.to(where), tgt.to(where), train_cfg.grad_clip)
         yield TranslateStep(step + 1, train_cfg.steps, loss.item(), lr, time.perf_counter() - start, model)
     model.eval()
 
@@ -617,7 +627,7 @@ def save_translator(folder, translator: Translator, card: dict | None = None) ->
     folder.mkdir(parents=True, exist_ok=True)
     config = {"architecture": ARCHITECTURE, "model_type": MODEL_TYPE, "format_version": FORMAT_VERSION,
               "special_tokens": list(SPECIALS), **translator.config.to_dict()}  # fmt: skip
-    state = {k: v.detach().to(torch.float32).contiguous() for k, v in translator.model.state_dict().items()}
+    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in translator.model.state_dict().items()}
     save_file(state, folder / "model.safetensors", metadata={"format": "pt"})
     translator.src_tok.save(folder / "source_tokenizer.json")
     translator.tgt_tok.save(folder / "target_tokenizer.json")
@@ -663,7 +673,7 @@ def load_translator(folder) -> Translator:
     describe = f"config.json: encoder-decoder, {cfg.n_layers} layers, d_model {cfg.d_model}, d_mlp {cfg.d_mlp}"
     model.load_state_dict(checkpoint.read_weights(folder / "model.safetensors", expected, describe))
     card = read_json(folder / "card.json") if (folder / "card.json").is_file() else {}
-    return Translator(model.eval(), src_tok, tgt_tok, card)
+    return Translator(model.to(resolve_device()).eval(), src_tok, tgt_tok, card)
 
 
 @functools.lru_cache(maxsize=1)

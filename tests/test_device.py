@@ -188,3 +188,35 @@ def test_autocast_is_bf16_on_cuda_only():
     with pytest.warns(UserWarning, match="CUDA is not available"):  # this machine has none
         ctx = device.autocast("cuda")
     assert isinstance(ctx, torch.autocast) and ctx.fast_dtype == torch.bfloat16
+
+
+def _translation_workload(pairs):
+    from playground import seq2seq
+
+    src_tok, tgt_tok = seq2seq.build_tokenizers(pairs)
+    data = seq2seq.encode_pairs(pairs, src_tok, tgt_tok)
+    cfg = seq2seq.Seq2SeqConfig(d_vocab_src=src_tok.vocab_size, d_vocab_tgt=tgt_tok.vocab_size, n_layers=1,
+                                n_heads=2, d_model=16, d_mlp=32, n_ctx_src=16, n_ctx_tgt=24)  # fmt: skip
+    steps = list(seq2seq.train_translation(cfg, TrainConfig(steps=3, batch_size=8, warmup_steps=1), data, "cpu"))
+    translator = seq2seq.Translator(steps[-1].model.eval(), src_tok, tgt_tok)
+    english = pairs[0][0]
+    shown = translator.translate_with_attention(english)
+    return {
+        "losses": [s.loss for s in steps],
+        "batch": translator.translate_batch([en for en, _ in pairs[:3]]),
+        "text": shown.text,
+        "cross": shown.cross_attention.tolist(),
+        "encoder": shown.encoder_attention.tolist(),
+    }
+
+
+def test_the_translator_creates_nothing_off_its_device():
+    from playground.corpora import story_pairs
+
+    pairs = story_pairs(60, seed=3)
+    expected = _translation_workload(pairs)
+    recorder = DeviceRecorder()
+    with torch.device("meta"), recorder:
+        trapped = _translation_workload(pairs)
+    assert set(recorder.devices) == {"cpu"}, recorder.devices
+    assert trapped == expected
