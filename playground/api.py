@@ -236,7 +236,11 @@ def generate_stream(
     greedy: bool = False,
     with_attention: bool = False,
 ) -> Iterator[GenStep]:
-    """Yield generated tokens one at a time (see `generate`)."""
+    """Generated tokens one at a time (see `generate`), as an iterator.
+
+    Not a generator function: the prompt's size and the settings are checked *here*, before
+    anything is tokenized, so an oversized prompt is refused at the call (in well under a
+    second), not when the first token is asked for."""
     prompt = check_text(prompt, "the prompt")
     cfg = SampleConfig(
         max_new_tokens=max_new_tokens,
@@ -246,10 +250,10 @@ def generate_stream(
         greedy=greedy,
         seed=seed,
     )
-    ids = bundle.tokenizer.encode(prompt).ids
+    ids = bundle.tokenizer.encode_ids(prompt)
     if not ids:
         raise PlaygroundError("the prompt produced no tokens")
-    yield from generate_steps(bundle.model, ids, cfg, with_attention=with_attention)
+    return generate_steps(bundle.model, ids, cfg, with_attention=with_attention)
 
 
 def generate(
@@ -295,13 +299,33 @@ def prepare_data(
     seed: int = 0,
     size: int | None = None,
     text: str | bytes | None = None,
+    check=None,
+    tokenizer_chars: int | None = None,
 ) -> TrainingData:
-    """Load a built-in corpus (or use `text`), train a tokenizer on it, and tokenize both splits."""
+    """Load a built-in corpus (or use `text`), train a tokenizer on it, and tokenize both splits.
+
+    Bounded for a shared server: `text` is refused over `corpora.MAX_USER_TEXT_BYTES` before
+    any work; `tokenizer_chars` trains the tokenizer on the first that many characters only
+    (None: all); `check()` (e.g. `budget.RunBudget.check`) is called between the stages and
+    between pieces of the encoding, and may raise to stop (Stop pressed, time limit)."""
     from .corpora import load_corpus, user_corpus
 
+    check = check or (lambda: None)
+    check()
     data = user_corpus(text) if text is not None else load_corpus(corpus, seed=seed, size=size)
-    tokenizer = Tokenizer.train(tokenizer_kind, data.train, vocab_size)
-    as_tensor = lambda s: torch.tensor(tokenizer.encode_ids(s), dtype=torch.long)  # noqa: E731
+    check()
+    sample = data.train if tokenizer_chars is None else data.train[:tokenizer_chars]
+    tokenizer = Tokenizer.train(tokenizer_kind, sample, vocab_size)
+    return encode_data(data, tokenizer, check)
+
+
+def encode_data(data, tokenizer: Tokenizer, check=None) -> TrainingData:
+    """A corpus's splits as id tensors, `check()` called between pieces (see `prepare_data`)."""
+    def as_tensor(split: str) -> torch.Tensor:  # (N,) int64
+        if check is not None:
+            check()
+        return torch.tensor(tokenizer.encode_ids(split, check), dtype=torch.long)
+
     return TrainingData(data.name, tokenizer, as_tensor(data.train), as_tensor(data.val))
 
 

@@ -62,6 +62,28 @@ FLOAT_DTYPES = ("F32", "F16", "BF16", "F64")  # safetensors names; all are conve
 _MASK_BUFFER = re.compile(r"(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)")
 _TIED_HEAD = "lm_head.weight"
 _CHUNK = MiB
+# Weights may be at most this large in magnitude: the first layer norm squares the embedding
+# rows, and float32 overflows past 3.4e38 (so |x| must stay well under 1.8e19). Trained models'
+# weights are below ~100; 1e15 refuses only files made to break the arithmetic.
+MAX_ABS_WEIGHT = 1e15
+PROBE_TOKENS = 32  # positions of the forward pass that checks a loaded model's outputs are numbers
+
+register({
+    "checkpoint.too_many_params": (
+        "the model declares {n} parameters in config.json; the limit here is {limit} — nothing was loaded",
+        "这个模型在 config.json 中声明了 {n} 个参数；这里的上限是 {limit}——没有加载任何权重",
+    ),
+    "checkpoint.weight_too_large": (
+        "tensor {name} holds a value of magnitude {value}; weights must be at most {limit} in absolute value "
+        "(larger ones overflow float32 arithmetic)",
+        "张量 {name} 中有绝对值为 {value} 的数；权重的绝对值最多为 {limit}（更大的数会让 float32 运算溢出）",
+    ),
+    "checkpoint.forward_not_finite": (
+        "the weights are finite but a forward pass on {n} probe tokens gives {what} (the arithmetic "
+        "overflows); use a model whose weights are of ordinary size",
+        "权重本身是有限数，但对 {n} 个探测词元做前向计算得到了 {what}（运算溢出）；请使用权重大小正常的模型",
+    ),
+})
 
 
 class CheckpointError(PlaygroundError):
@@ -393,6 +415,10 @@ def read_weights(
     for name, tensor in state.items():
         if not torch.isfinite(tensor).all():
             raise CheckpointError("checkpoint.not_finite", name=names[name])
+        largest = float(tensor.abs().max()) if tensor.numel() else 0.0
+        if largest > MAX_ABS_WEIGHT:
+            raise PlaygroundError("checkpoint.weight_too_large", name=names[name], value=largest,
+                                  limit=MAX_ABS_WEIGHT)
     return state
 
 
@@ -496,34 +522,62 @@ def save_checkpoint(
     return folder
 
 
-def _load_folder(folder: Path, allow_missing_tokenizer: bool, device) -> Checkpoint:
+def check_param_count(cfg: ModelConfig, max_params: int | None) -> None:
+    """Refuse a model larger than `max_params` from its config alone, before any tensor is read
+    (a small zip can declare a huge model: config.json is what the loader would allocate)."""
+    if max_params is not None and cfg.n_params() > max_params:
+        raise PlaygroundError("checkpoint.too_many_params", n=cfg.n_params(), limit=max_params)
+
+
+def check_forward_finite(model: TinyGPT) -> None:
+    """One small forward pass; finite weights can still overflow (e.g. all 3e38), which would show
+    as NaN percentages and crash sampling and training later. Cheap: PROBE_TOKENS positions."""
+    cfg = model.cfg
+    n = min(PROBE_TOKENS, cfg.n_ctx)
+    ids = (torch.arange(n) * max(1, cfg.d_vocab // n)) % cfg.d_vocab  # (n,) spread over the vocabulary
+    with torch.no_grad():
+        logits = model(ids[None])  # (1, n, d_vocab)
+    if not torch.isfinite(logits).all():
+        what = "NaN" if torch.isnan(logits).any() else "infinite values"
+        raise PlaygroundError("checkpoint.forward_not_finite", n=n, what=what)
+
+
+def _load_folder(folder: Path, allow_missing_tokenizer: bool, device, max_params: int | None = None) -> Checkpoint:
     required = REQUIRED_FILES if allow_missing_tokenizer else (*REQUIRED_FILES, "tokenizer.json")
     missing = [name for name in required if not (folder / name).is_file()]
     if missing:
         raise CheckpointError("checkpoint.missing_files", names=", ".join(missing))
     cfg, meta = read_config(folder / "config.json")
+    check_param_count(cfg, max_params)  # before the tokenizer or any tensor is read
     tokenizer_file = folder / "tokenizer.json"
     tokenizer = read_tokenizer(tokenizer_file, cfg.d_vocab) if tokenizer_file.is_file() else None
     state = load_state_dict_checked(folder / "model.safetensors", cfg)
     card = read_json(folder / "card.json") if (folder / "card.json").is_file() else None
     model = TinyGPT(cfg)
     model.load_state_dict(state)
+    del state
+    model.eval()
+    check_forward_finite(model)  # on the CPU, before the model moves to its device
     return Checkpoint(model.to(device).eval(), tokenizer, cfg, meta, card)
 
 
-def load_checkpoint(path, *, allow_missing_tokenizer: bool = False, device=None) -> Checkpoint:
+def load_checkpoint(
+    path, *, allow_missing_tokenizer: bool = False, device=None, max_params: int | None = None
+) -> Checkpoint:
     """Load a checkpoint folder or a .zip of one (also a GPT-2 folder saved by transformers).
 
-    The model goes to `device` (default: the `PLAYGROUND_DEVICE` setting, see device.py)."""
+    The model goes to `device` (default: the `PLAYGROUND_DEVICE` setting, see device.py).
+    `max_params` refuses a larger model from config.json alone: for a zip, config.json is
+    extracted and checked first, so an oversized model costs neither disk nor memory."""
     path = Path(path)
     device = devices.resolve() if device is None else device
     try:
         if path.is_dir():
-            return _load_folder(path, allow_missing_tokenizer, device)
+            return _load_folder(path, allow_missing_tokenizer, device, max_params)
         if path.is_file() and (path.suffix.lower() == ".zip" or zipfile.is_zipfile(path)):
             with tempfile.TemporaryDirectory(prefix="checkpoint-") as tmp:
-                _extract_zip(path, Path(tmp))
-                return _load_folder(Path(tmp), allow_missing_tokenizer, device)
+                _extract_zip(path, Path(tmp), lambda config: check_param_count(read_config(config)[0], max_params))
+                return _load_folder(Path(tmp), allow_missing_tokenizer, device, max_params)
     except CheckpointError as err:
         raise CheckpointError("checkpoint.cannot_load", name=path.name, reason=err) from None
     raise CheckpointError("checkpoint.not_a_checkpoint" if path.exists() else "checkpoint.no_such_path", path=str(path))
@@ -644,8 +698,9 @@ def _check_directory(zip_path: Path) -> None:
         )
 
 
-def _extract_zip(zip_path: Path, dest: Path) -> None:
-    """Extract a checkpoint zip's files flat into the existing, empty folder `dest`."""
+def _extract_zip(zip_path: Path, dest: Path, check_config=None) -> None:
+    """Extract a checkpoint zip's files flat into the existing, empty folder `dest`.
+    config.json comes out first; `check_config(path)` may refuse it before the weights are written."""
     if not zip_path.is_file():
         raise CheckpointError("checkpoint.zip_not_file", path=str(zip_path))
     check_file_size(zip_path, MAX_UPLOAD_ZIP_BYTES)
@@ -654,9 +709,12 @@ def _extract_zip(zip_path: Path, dest: Path) -> None:
     _check_directory(zip_path)
     try:
         with zipfile.ZipFile(zip_path) as zf:
-            for name, info in _plan_extraction(zf.infolist()).items():
-                _copy_member(zf, info, dest / name)
-    except CheckpointError:
+            plan = _plan_extraction(zf.infolist())
+            for name in sorted(plan, key=lambda name: name != "config.json"):
+                _copy_member(zf, plan[name], dest / name)
+                if name == "config.json" and check_config is not None:
+                    check_config(dest / name)
+    except (CheckpointError, PlaygroundError):
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as err:
         raise CheckpointError("checkpoint.zip_damaged", detail=str(err)) from None

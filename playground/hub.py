@@ -47,6 +47,7 @@ from .checkpoint import (
     MAX_JSON_BYTES,
     CheckpointError,
     check_file_size,
+    check_forward_finite,
     human_size,
     load_state_dict_checked,
     read_config,
@@ -343,6 +344,8 @@ def load_files(files: HubFiles) -> ModelBundle:
         raise HubError(f"{files.repo_id}: {err}") from None
     model = TinyGPT(cfg)
     model.load_state_dict(state)
+    del state
+    check_forward_finite(model.eval())
     meta = {**meta, "source": "hub", "repo_id": files.repo_id, "revision": files.revision}
     return ModelBundle(files.repo_id, model.to(devices.resolve()).eval(), tokenizer, meta, None)
 

@@ -23,6 +23,14 @@ from .model import KVCache, TinyGPT
 TOP_N = 10  # how many alternatives each step reports
 
 register({"generate.empty_prompt": ("the prompt must contain at least one token", "提示必须至少包含一个词元")})
+register({
+    "generate.not_finite": (
+        "the model's next-token scores are not numbers at new token {step} (its weights overflow in "
+        "the forward pass), so nothing can be drawn; use a model whose weights are of ordinary size",
+        "模型在第 {step} 个新词元处的下一词元分数不是数字（它的权重在前向计算中溢出），"
+        "无法抽取；请使用权重大小正常的模型",
+    ),
+})
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,8 @@ def generate_steps(
         else:
             logits = model(x, kv_cache=cache)
         last = logits[0, -1].float().cpu()  # (d_vocab,) the distribution is drawn on the CPU
+        if not torch.isfinite(last).all():  # weights that overflow: multinomial would crash on NaN
+            raise PlaygroundError("generate.not_finite", step=index)
         probs = filter_logits(last, cfg).softmax(-1)
         if cfg.greedy:
             token = int(torch.argmax(last))

@@ -41,6 +41,14 @@ UNK = "[UNK]"
 WORD_PATTERN = r"\p{Han}|[^\W\p{Han}]+|[^\w\s]"
 # Texts longer than this are encoded/trained in pieces, in parallel.
 CHUNK_CHARS = 1 << 16
+# BPE pre-tokenization cuts runs of non-space characters into pieces of at most this many
+# characters before GPT-2's byte-level rules. Text without spaces (Chinese, Japanese, a long
+# URL) is otherwise one "word" per line, and the 🤗 BPE trainer's cost grows with the square of
+# a word's length: 100,000 random CJK characters took ~27 s with one word, ~1 s with these
+# pieces (measured, see README). Ordinary words are shorter and unaffected.
+BPE_MAX_RUN = 32
+ENCODE_BATCH = 8  # pieces encoded between two `check()` calls in encode_ids (~0.1-1 s of work)
+BPE_RUN_PATTERN = rf"\S{{{BPE_MAX_RUN}}}"
 
 
 class TokenizerError(PlaygroundError):
@@ -214,17 +222,18 @@ def readable(data: bytes) -> str:
 
 
 def _chunks(text: str, size: int) -> list[str]:
-    """Cut `text` into pieces of at least `size` characters that encode exactly like the whole.
+    """Cut `text` into pieces of about `size` characters that encode exactly like the whole.
 
     A cut goes just before a newline that is followed by a visible character: no pre-token of
-    the char, word or GPT-2 byte-level schemes spans that point, so ids are unchanged."""
+    the char, word or GPT-2 byte-level schemes spans that point, so ids are unchanged. Text with
+    no such newline for 4 × `size` characters is cut hard at `size` (a piece's cost must stay
+    bounded; only tokens at those rare cuts can differ from one whole-text encode)."""
     pieces, start = [], 0
     while len(text) - start > size:
-        match = _SPLIT_POINT.search(text, start + size)
-        if match is None:
-            break
-        pieces.append(text[start : match.start()])
-        start = match.start()
+        match = _SPLIT_POINT.search(text, start + size, start + 4 * size)
+        cut = match.start() if match is not None else start + size
+        pieces.append(text[start:cut])
+        start = cut
     pieces.append(text[start:])
     return pieces
 
@@ -292,7 +301,10 @@ def _train_word(text: str, vocab_size: int) -> tokenizers.Tokenizer:
 
 def _train_bpe(text: str, vocab_size: int) -> tokenizers.Tokenizer:
     hf = tokenizers.Tokenizer(models.BPE())
-    hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    hf.pre_tokenizer = pre_tokenizers.Sequence([  # runs cut to BPE_MAX_RUN characters: near-linear training
+        pre_tokenizers.Split(Regex(BPE_RUN_PATTERN), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False),
+    ])
     hf.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -306,11 +318,21 @@ def _train_bpe(text: str, vocab_size: int) -> tokenizers.Tokenizer:
 _TRAINERS = {"char": _train_char, "word": _train_word, "bpe": _train_bpe}
 
 
+def _is_cut_byte_level(pre: dict) -> bool:
+    """A Sequence pre-tokenizer of Splits followed by one ByteLevel (what `_train_bpe` writes)."""
+    steps = pre.get("pretokenizers") or []
+    return (bool(steps) and isinstance(steps[-1], dict) and steps[-1].get("type") == "ByteLevel"
+            and all(isinstance(step, dict) and step.get("type") == "Split" for step in steps[:-1]))
+
+
 def _detect_kind(spec: dict) -> str:
     """Which of KINDS a parsed tokenizer.json is, checking it can encode what that kind must."""
     model = spec.get("model") or {}
     model_type = model.get("type")
-    pre_type = (spec.get("pre_tokenizer") or {}).get("type")
+    pre = spec.get("pre_tokenizer") or {}
+    pre_type = pre.get("type")
+    if pre_type == "Sequence" and _is_cut_byte_level(pre):
+        pre_type = "ByteLevel"  # our BPE: long runs cut, then GPT-2's byte-level rules
     vocab = model.get("vocab") or {}
     if model_type == "WordLevel":
         return "word"
@@ -502,14 +524,20 @@ class Tokenizer:
         ]
         return Encoding(ids, tokens)
 
-    def encode_ids(self, text: str) -> list[int]:
+    def encode_ids(self, text: str, check=None) -> list[int]:
         """Just the ids, for long corpora: multi-MB texts are encoded in parallel pieces
-        (the same ids as one `encode` call)."""
+        (the same ids as one `encode` call, see `_chunks`). `check()`, if given, is called
+        between batches of pieces and may raise to stop (a Stop button, a time limit)."""
         _check_encodable(text)
         if len(text) <= CHUNK_CHARS:
             return self.hf.encode(text, add_special_tokens=False).ids
-        encodings = self.hf.encode_batch_fast(_chunks(text, CHUNK_CHARS), add_special_tokens=False)
-        return [i for enc in encodings for i in enc.ids]
+        pieces, ids = _chunks(text, CHUNK_CHARS), []
+        for at in range(0, len(pieces), ENCODE_BATCH):
+            if check is not None:
+                check()
+            for enc in self.hf.encode_batch_fast(pieces[at : at + ENCODE_BATCH], add_special_tokens=False):
+                ids.extend(enc.ids)
+        return ids
 
     def decode(self, ids: Iterable[int]) -> str:
         """Text for token ids (a list, or a 1-D tensor/ndarray). Partial UTF-8 becomes "�"."""

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import PlaygroundError, register
+
 WORDS = ("dog", "cat", "fish", "bird", "tree")
 EMBEDDINGS = ((1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (0, 1, 1))  # (|V|, d_e): one row per word
 ATTN_WORDS = ("dog", "cat", "fish")
@@ -33,6 +35,15 @@ ARTICLE_K = ((1, 0, 0), (0, 1, 0), (0, 0, 1))
 ARTICLE_V = ((1, 0, 0), (0, 1, 0), (0, 0, 1))
 ARTICLE_WEIGHTS = (0.578, 0.212, 0.210)  # what the article prints for "dog"
 MAX_SIDE = 16  # most rows or columns of any input matrix
+MAX_CELL = 1e6  # largest magnitude of a cell: QKᵀ of 16 such cells stays far inside float32
+
+register({
+    "worked.cell_too_large": (
+        "{name} has a number of magnitude {value}; cells must be between -1,000,000 and 1,000,000 "
+        "(the products would overflow)",
+        "{name}中有绝对值为 {value} 的数；每个格子必须在 -1,000,000 到 1,000,000 之间（否则乘积会溢出）",
+    ),
+})
 
 
 def as_matrix(values, name: str) -> np.ndarray:
@@ -47,6 +58,8 @@ def as_matrix(values, name: str) -> np.ndarray:
         raise ValueError(f"{name} may have at most {MAX_SIDE} rows and {MAX_SIDE} columns, got {m.shape}")
     if not np.isfinite(m).all():
         raise ValueError(f"{name} must contain finite numbers only (no empty cells, inf or NaN)")
+    if np.abs(m).max() > MAX_CELL:  # products of such cells overflow float32 on the way to the plot
+        raise PlaygroundError("worked.cell_too_large", name=name, value=float(np.abs(m).max()), limit=MAX_CELL)
     return m
 
 

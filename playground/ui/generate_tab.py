@@ -19,17 +19,25 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .. import api, figures
+from ..errors import PlaygroundError as KeyedError
+from ..errors import check_range, register
 from .i18n import add, language, t, text
 from .plots import FastPlot
 from .state import REGISTRY, get_bundle, session_of
 
 MAX_NEW_TOKENS = 256
+MAX_TOP_K = 100  # the slider's range
 STREAM_INTERVAL = 0.08  # seconds between streamed text updates
 GEN_SLOT = "generation"
 DEFAULT_PROMPT = "Once upon a time"
 COLOUR = (230, 159, 0)  # Okabe-Ito orange: dark text stays readable on it at any opacity
 TEXT_STYLE = "font-size:1.3rem;line-height:1.9;color:#111"
 TOKEN_STYLE = "white-space:pre-wrap;border-radius:3px;padding:1px 0;color:#111;"
+
+register({
+    "limits.field_new_tokens": ("New tokens", "新词元数"),
+    "limits.field_top_k": ("Top-k", "Top-k"),
+})
 
 add(
     en={
@@ -177,6 +185,16 @@ def _seed(seed) -> int:
     return int(value)
 
 
+def _number(value):
+    """A float for a numeric field; other values pass through so check_range words the refusal."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
 def on_generate(
     model_name: str | None,
     prompt: str = DEFAULT_PROMPT,
@@ -192,15 +210,17 @@ def on_generate(
     lang, session = language(request), session_of(request)
     skip = gr.skip()
     try:
-        n_new = int(max_new_tokens)
-        if not 1 <= n_new <= MAX_NEW_TOKENS:
-            raise api.PlaygroundError(f"new tokens must be from 1 to {MAX_NEW_TOKENS}, got {max_new_tokens}")
+        # Cheap checks first: the prompt's length before anything tokenizes it, numbers (NaN,
+        # empty) before int() could fail on them.
+        api.check_text(prompt, "the prompt")
+        n_new = check_range("limits.field_new_tokens", _number(max_new_tokens), 1, MAX_NEW_TOKENS, whole=True)
+        k = check_range("limits.field_top_k", _number(top_k or 0), 0, MAX_TOP_K, whole=True)
         seed_n = _seed(seed)
         bundle = get_bundle(model_name, session)
-        stream = api.generate_stream(bundle, prompt, n_new, float(temperature), int(top_k or 0) or None,
-                                     float(top_p), seed_n, bool(greedy), with_attention=True)
+        stream = api.generate_stream(bundle, prompt, n_new, _number(temperature), k or None,
+                                     _number(top_p), seed_n, bool(greedy), with_attention=True)
         tok = bundle.tokenizer
-        context = [tok.token_display(i) for i in tok.encode(prompt).ids][-bundle.config.n_ctx:]
+        context = [tok.token_display(i) for i in tok.encode_ids(prompt)][-bundle.config.n_ctx:]
         steps, pieces, ids = [], [], []
         start = next_update = time.perf_counter()
         for s in stream:
@@ -216,7 +236,7 @@ def on_generate(
             if time.perf_counter() >= next_update:
                 yield text_html(prompt, pieces, lang), skip, skip, skip, skip, skip
                 next_update = time.perf_counter() + STREAM_INTERVAL
-    except gr.Error:
+    except (gr.Error, KeyedError):  # keyed errors are worded per language by ui/errors.py
         raise
     except ValueError as err:
         raise gr.Error(str(err)) from None

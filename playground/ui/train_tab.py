@@ -26,9 +26,12 @@ import plotly.graph_objects as go
 import torch
 
 from .. import api, figures, history
+from ..budget import RunBudget, RunStopped
 from ..checkpoint import CheckpointError, export_zip, load_checkpoint, save_checkpoint
 from ..config import ConfigError, ModelConfig, TrainConfig
 from ..corpora import CORPUS_NAMES, load_corpus, read_text_file, user_corpus
+from ..errors import PlaygroundError as KeyedError
+from ..errors import register
 from ..tokenizer import KINDS
 from ..training import train_steps
 from .errors import check_upload
@@ -53,6 +56,9 @@ MAX_CURVE_POINTS = 600  # the train-loss line is thinned to this many points
 N_SNAPSHOTS = 10  # probe attention snapshots per run (plus step 0)
 PROBE_MAX_TOKENS = 40
 BUILTIN_SIZE = 400_000  # bytes of a built-in corpus used for UI training (CLI default: 2 MB)
+# Your text may be up to 5 MB; its tokenizer learns from the first this many characters, which
+# bounds the one step that cannot stop midway (🤗 tokenizers' trainer) to a few seconds.
+TOKENIZER_SAMPLE_CHARS = 300_000
 MY_TEXT = "my text"  # corpus choice: the pasted text or uploaded .txt
 STOP_SLOT, VIEW_SLOT = "train_stop", "train_view"
 DEFAULT_PROBE = "The dog saw the cat. The dog ran to the cat."
@@ -111,6 +117,7 @@ add(
         "train_val": " · validation {val:.3f}",
         "train_start_note": "Start: loss ≈ ln({vocab}) = {ln:.2f} (a uniform guess over {vocab} tokens)",
         "train_preparing": "Preparing the corpus and training a {kind} tokenizer…",
+        "train_preparing_for": "{seconds:.0f} s so far (counts toward the run's time limit; Stop works)",
         "train_done": "✅ Finished {step:,} steps in {elapsed:.0f} s. It is now **My model** in the picker "
         "at the top: every tab can inspect it.",
         "train_stopped": "⏹ Stopped at step {step:,}. The model is kept as it was after that step: "
@@ -225,6 +232,7 @@ add(
         "train_val": " · 验证 {val:.3f}",
         "train_start_note": "开始时：损失 ≈ ln({vocab}) = {ln:.2f}（在 {vocab} 个词元中均匀乱猜）",
         "train_preparing": "正在准备语料并训练 {kind} 分词器…",
+        "train_preparing_for": "已用 {seconds:.0f} 秒（计入本次运行的时间上限；可以按停止）",
         "train_done": "✅ 用 {elapsed:.0f} 秒完成了 {step:,} 步。它现在是顶部模型选择器里的 **My model（我的模型）**："
         "每个标签页都可以分析它。",
         "train_stopped": "⏹ 在第 {step:,} 步停止。模型保持那一步之后的样子：选择器里的 **My model（我的模型）**。",
@@ -294,6 +302,14 @@ add(
 )
 
 
+register({
+    "limits.learning_rate": (
+        "Learning rate must be a number greater than 0 and at most 1 (got {got})",
+        "学习率必须是大于 0、不超过 1 的数（收到 {got}）",
+    ),
+})
+
+
 # ---------------------------------------------------------------- small pure helpers
 
 
@@ -305,6 +321,18 @@ def _int(value, name: str) -> int:
     if not math.isfinite(number) or number != int(number):
         raise gr.Error(f"{name} must be a whole number, got {value!r}")
     return int(number)
+
+
+def _learning_rate(value) -> float:
+    """The learning rate as a float in (0, 1]; an emptied field (None), text or NaN is refused
+    with the allowed range instead of failing inside float()."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and 0 < number <= 1):
+        raise KeyedError("limits.learning_rate", got="∅" if value is None or str(value).strip() == "" else value)
+    return number
 
 
 def param_count(vocab, layers, heads, d_model, n_ctx) -> int:
@@ -356,20 +384,48 @@ def _path(file) -> str:
     return file if isinstance(file, str) else getattr(file, "name", None) or getattr(file, "path", "")
 
 
-def _prepare(corpus, pasted, upload, kind, vocab, seed, lang, tokenizer=None) -> api.TrainingData:
-    """The training data; with `tokenizer` (continue training) the corpus is encoded with it."""
-    user_text = _corpus_text(corpus, pasted, upload, lang)
+def _prepare(corpus, user_text, kind, vocab, seed, check, tokenizer=None) -> api.TrainingData:
+    """The training data; with `tokenizer` (continue training) the corpus is encoded with it.
+    `check()` runs between pieces of the work and raises when the run must stop."""
     if tokenizer is None:
         if user_text is None:
             return _builtin_data(corpus, kind, vocab, seed)
-        return api.prepare_data(MY_TEXT, kind, vocab, seed=seed, text=user_text)
+        return api.prepare_data(MY_TEXT, kind, vocab, seed=seed, text=user_text, check=check,
+                                tokenizer_chars=TOKENIZER_SAMPLE_CHARS)
     if user_text is None:
         size = BUILTIN_SIZE if corpus.startswith("stories") else None
         data = load_corpus(corpus, seed=seed, size=size)
     else:
         data = user_corpus(user_text)
-    as_tensor = lambda s: torch.tensor(tokenizer.encode_ids(s), dtype=torch.long)  # noqa: E731
-    return api.TrainingData(data.name, tokenizer, as_tensor(data.train), as_tensor(data.val))
+    return api.encode_data(data, tokenizer, check)
+
+
+def _in_background(work, budget: RunBudget, lang: str, steps: int, kind: str):
+    """Run `work()` in a thread and yield a status line every UPDATE_INTERVAL until it ends;
+    returns its result (``data = yield from ...``). Closing this generator (the client went away,
+    the event was cancelled) stops the work at its next check, so the slot is freed at once."""
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as err:  # handed to the request's thread below
+            box["error"] = err
+
+    worker = threading.Thread(target=run, name="train-prepare", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(UPDATE_INTERVAL)
+            if worker.is_alive():
+                note = text("train_preparing_for", lang, kind=kind, seconds=budget.elapsed())
+                yield _progress_html(0, steps, text("train_preparing", lang, kind=kind), note), *(gr.skip(),) * 8
+    finally:
+        if worker.is_alive():  # closed early: tell the worker to stop at its next check
+            budget.stop()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def _thin(xs: list, ys: list, limit: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -496,6 +552,7 @@ def on_train(
     run between steps; the model at its last completed step becomes this session's My model."""
     lang, session = language(request), session_of(request)
     steps_n, batch_n, seed_n = _int(steps, "steps"), _int(batch, "batch size"), _int(seed, "seed")
+    lr_value = _learning_rate(lr)
     if steps_n > MAX_STEPS:
         raise gr.Error(text("train_err_steps", lang, limit=MAX_STEPS, value=steps_n))
     if not 1 <= batch_n <= MAX_BATCH:
@@ -506,38 +563,56 @@ def on_train(
     status = _progress_html(0, steps_n, text("train_preparing", lang, kind=tokenizer))
     yield status, *(skip,) * 8
 
+    # The run's clock starts now: preparing the data counts toward MAX_SECONDS, and Stop works
+    # from here on (the stop flag is registered before any preparation).
+    stop = threading.Event()
+    budget = RunBudget(MAX_SECONDS, stop)
+    REGISTRY.put(session, STOP_SLOT, stop)
     try:
         base_model = None
+        user_text = _corpus_text(corpus, pasted, upload, lang)  # size-checked when read, before any work
         if continue_mine:
             mine = get_my_model(session)
             if mine.bundle.config.n_params() > MAX_PARAMS:
                 raise gr.Error(text("train_err_continue_params", lang, n=mine.bundle.config.n_params(),
                                     limit=MAX_PARAMS))
             base_model = copy.deepcopy(mine.bundle.model)
-            data = _prepare(corpus, pasted, upload, tokenizer, None, seed_n, lang, mine.bundle.tokenizer)
+            data = yield from _in_background(
+                lambda: _prepare(corpus, user_text, tokenizer, None, seed_n, budget.check, mine.bundle.tokenizer),
+                budget, lang, steps_n, tokenizer)
             model_cfg = base_model.cfg
         else:
             ctx_n = _int(n_ctx, "context")
             if not 8 <= ctx_n <= MAX_CTX:
                 raise gr.Error(text("train_err_ctx", lang, limit=MAX_CTX))
             param_count(_int(vocab, "vocab"), layers, heads, d_model, ctx_n)  # sizes fit? (before the tokenizer)
-            data = _prepare(corpus, pasted, upload, tokenizer, _int(vocab, "vocab"), seed_n, lang)
+            vocab_n = _int(vocab, "vocab")
+            data = yield from _in_background(
+                lambda: _prepare(corpus, user_text, tokenizer, vocab_n, seed_n, budget.check),
+                budget, lang, steps_n, tokenizer)
             model_cfg = ModelConfig(n_layers=_int(layers, "layers"), n_heads=_int(heads, "heads"),
                                     d_model=_int(d_model, "d_model"), n_ctx=ctx_n,
                                     d_vocab=data.tokenizer.vocab_size)
             if model_cfg.n_params() > MAX_PARAMS:
                 raise gr.Error(text("train_err_params", lang, n=model_cfg.n_params(), limit=MAX_PARAMS))
         train_cfg = TrainConfig(
-            steps=steps_n, batch_size=batch_n, lr=float(lr), warmup_steps=min(50, steps_n // 10),
+            steps=steps_n, batch_size=batch_n, lr=lr_value, warmup_steps=min(50, steps_n // 10),
             eval_interval=max(10, steps_n // 20), sample_interval=max(25, steps_n // 5), seed=seed_n)
-    except gr.Error:
+    except RunStopped as err:  # Stop pressed while preparing: say so, nothing to keep
+        REGISTRY.pop(session, STOP_SLOT)
+        yield _progress_html(0, steps_n, err.message(lang)), *(skip,) * 8
+        return
+    except (gr.Error, KeyedError):
+        REGISTRY.pop(session, STOP_SLOT)
         raise
     except ValueError as err:  # ConfigError, CorpusError, TokenizerError, PlaygroundError
+        REGISTRY.pop(session, STOP_SLOT)
         raise gr.Error(str(err)) from None
+    except BaseException:
+        REGISTRY.pop(session, STOP_SLOT)
+        raise
 
     probe_text = _probe(probe, data.tokenizer, model_cfg.n_ctx)
-    stop = threading.Event()
-    REGISTRY.put(session, STOP_SLOT, stop)
     vocab_n = data.tokenizer.vocab_size
     run = dict(steps=[], losses=[], val_steps=[], val_losses=[], vocab=vocab_n, ln_vocab=math.log(vocab_n))
     probe_tokens = data.tokenizer.encode(probe_text).tokens[: model_cfg.n_ctx] if probe_text else []
@@ -569,7 +644,7 @@ def on_train(
                 if stop.is_set():
                     reason = "stopped"
                     break
-                if stats.elapsed > MAX_SECONDS and stats.step < stats.steps:
+                if budget.expired() and stats.step < stats.steps:  # counted from Start, preparation included
                     reason = "time"
                     break
                 if not warned and stats.step == 10 and stats.elapsed / 10 * stats.steps > MAX_SECONDS * 1.1:
@@ -726,7 +801,9 @@ def on_upload(file, request: gr.Request | None = None):
         return gr.skip(), gr.skip()
     try:
         path = check_upload(_path(file))  # only a file Gradio received from this user
-        ckpt = load_checkpoint(path)
+        ckpt = load_checkpoint(path, max_params=MAX_UPLOAD_PARAMS)  # refused from config.json, before tensors
+    except KeyedError:
+        raise
     except (CheckpointError, ConfigError, ValueError) as err:
         raise gr.Error(str(err)) from None
     n = ckpt.config.n_params()

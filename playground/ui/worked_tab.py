@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import figures
 from .. import worked_example as wx
+from ..errors import PlaygroundError as KeyedError
 from .i18n import add, language, t, text
 
 add(
@@ -174,6 +175,11 @@ def _labels(grid, fallback) -> list[str]:
     return words if len(words) == len(fallback) else list(fallback)
 
 
+def _row_names(n: int) -> list[str]:
+    """Default names of a table's rows: the article's words, then "w5", "w6", ... (up to MAX_SIDE)."""
+    return [wx.WORDS[i] if i < len(wx.WORDS) else f"w{i}" for i in range(n)]
+
+
 def _num(x: float, fixed: bool = False) -> str:
     """3 decimals ("0.577"); trailing zeros dropped unless `fixed`; −∞ for masked cells."""
     x = float(x)
@@ -186,15 +192,27 @@ def _vec(v, fixed: bool = False) -> str:
     return "[" + ", ".join(_num(x, fixed) for x in np.asarray(v).ravel()) + "]"
 
 
+def on_table_rows(table, word: str):
+    """The word choices follow the table's rows (added or renamed rows can be looked up)."""
+    try:
+        n = _numbers(table, "the embedding table").shape[0]
+    except ValueError:
+        return gr.skip()
+    words = _labels(table, _row_names(n))
+    return gr.update(choices=words, value=word if word in words else words[min(1, len(words) - 1)])
+
+
 def on_lookup(table, word: str, request: gr.Request | None = None):
     """The lookup figure and its explanation for `word`."""
     lang = language(request)
     try:
         m = _numbers(table, "the embedding table")
-        words = _labels(table, wx.WORDS[: m.shape[0]])
+        words = _labels(table, _row_names(m.shape[0]))  # up to MAX_SIDE rows, as the README says
         if word not in words:
             raise ValueError(f"word must be one of {', '.join(words)}, got {word!r}")
         look = wx.embedding_lookup(m, words.index(word))
+    except KeyedError:  # worded per language by ui/errors.py
+        raise
     except ValueError as err:
         raise gr.Error(str(err)) from None
     d, n = look.W_e.shape
@@ -268,6 +286,8 @@ def on_attention(q_grid, k_grid, v_grid, request: gr.Request | None = None):
     try:
         q, k, v = _numbers(q_grid, "Q"), _numbers(k_grid, "K"), _numbers(v_grid, "V")
         enc, dec = wx.attention(q, k, v), wx.attention(q, k, v, causal=True)
+    except KeyedError:  # worded per language by ui/errors.py
+        raise
     except ValueError as err:
         raise gr.Error(str(err)) from None
     words = _labels(q_grid, [f"{i}" for i in range(q.shape[0])])
@@ -323,6 +343,8 @@ def build(shared, demo: gr.Blocks) -> None:
     lookup_io = dict(inputs=[table, word], outputs=[lookup_plot, lookup_text])
     gr.on([table.change, word.change], on_lookup, **lookup_io, api_name="worked_lookup",
           concurrency_id="worked", concurrency_limit=4)
+    table.change(on_table_rows, [table, word], word, api_visibility="private", queue=False,
+                 show_progress="hidden")
     attn_io = dict(inputs=[q_grid, k_grid, v_grid],
                    outputs=[enc_plot, enc_table, dec_plot, dec_table, compare, compare_off])
     gr.on([q_grid.change, k_grid.change, v_grid.change], on_attention, **attn_io, api_name="worked_attention",
