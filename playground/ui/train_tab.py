@@ -602,10 +602,13 @@ def on_train(
         REGISTRY.pop(session, STOP_SLOT)
         yield _progress_html(0, steps_n, err.message(lang)), *(skip,) * 8
         return
-    except (gr.Error, KeyedError):
+    except gr.Error:
         REGISTRY.pop(session, STOP_SLOT)
         raise
-    except ValueError as err:  # ConfigError, CorpusError, TokenizerError, PlaygroundError
+    except KeyedError as err:  # worded in the user's language (ConfigError, CorpusError, RunTimeUp...)
+        REGISTRY.pop(session, STOP_SLOT)
+        raise gr.Error(err.message(lang)) from None
+    except ValueError as err:  # older library errors: English
         REGISTRY.pop(session, STOP_SLOT)
         raise gr.Error(str(err)) from None
     except BaseException:
