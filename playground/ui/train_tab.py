@@ -805,8 +805,8 @@ def on_upload(file, request: gr.Request | None = None):
     try:
         path = check_upload(_path(file))  # only a file Gradio received from this user
         ckpt = load_checkpoint(path, max_params=MAX_UPLOAD_PARAMS)  # refused from config.json, before tensors
-    except KeyedError:
-        raise
+    except KeyedError as err:  # worded in the user's language
+        raise gr.Error(err.message(lang)) from None
     except (CheckpointError, ConfigError, ValueError) as err:
         raise gr.Error(str(err)) from None
     n = ckpt.config.n_params()
