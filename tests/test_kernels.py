@@ -44,6 +44,65 @@ def test_forward_and_gradient_match_pytorch_tanh_gelu():
     assert torch.isfinite(x.grad).all()
 
 
+# Each vector path GCC can take on x86, built on purpose: -march=native alone would test only
+# this machine's. A path the processor cannot run is skipped (CI on AVX-512 and AVX2 machines
+# covers both).
+VARIANTS = {
+    "native": ((), None),
+    "avx512": (("-mavx512f", "-mprefer-vector-width=512"), "avx512f"),
+    "avx2": (("-mno-avx512f",), "avx2"),
+    "sse": (("-mno-avx", "-mno-avx2", "-mno-avx512f"), None),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_vector_path_is_exact_to_float32_rounding_on_a_dense_grid(variant, tmp_path):
+    """Every float32 step of 2^-14 over [-60, 60] (1.97 M inputs: both saturated regions and
+    the curve between) plus special values, forward and gradient, against the float64 function."""
+    flags, cpu_flag = VARIANTS[variant]
+    if cpu_flag is not None and cpu_flag not in kernels._cpu_flags().split():
+        pytest.skip(f"this processor has no {cpu_flag}")
+    if variant != "native" and not kernels._cpu_flags():
+        pytest.skip("not an x86 Linux machine")
+    try:
+        lib = kernels.build_variant(tmp_path, flags)
+    except (OSError, subprocess.SubprocessError) as err:
+        pytest.skip(f"cannot build here: {err}")
+    x = torch.cat([torch.arange(-60 * 2**14, 60 * 2**14 + 1) / 2**14, kernels.dense_inputs(n=2)]).float()
+    y_err, slope_err = kernels.errors(lib, x)
+    assert y_err <= kernels.FORWARD_TOLERANCE and slope_err <= kernels.GRADIENT_TOLERANCE, (y_err, slope_err)
+    # and the same values as PyTorch's kernel, which is itself off by up to ~1e-6 in the gradient
+    finite = x.abs() < 1e6  # beyond, PyTorch's x^3 overflows and its gradient is NaN; ours is 1 or 0
+    x = x[finite].contiguous()
+    x_torch = x.clone().requires_grad_()
+    y_torch = F.gelu(x_torch, approximate="tanh")
+    y_torch.sum().backward()
+    assert torch.allclose(kernels.run_forward(lib, x), y_torch.detach(), rtol=4e-7, atol=4e-7)
+    assert torch.allclose(kernels.run_backward(lib, torch.ones_like(x), x), x_torch.grad, rtol=0, atol=1.5e-6)
+
+
+def test_saturated_inputs_give_exact_values():
+    if not kernels.status().startswith("on"):
+        pytest.skip(kernels.status())
+    x = torch.tensor([9.5, 12.0, 40.0, 1e4, 3e38, -9.5, -12.0, -40.0, -1e4, -3e38]).requires_grad_()
+    y = kernels.gelu_tanh(x)
+    y.backward(torch.full_like(x, 0.5))
+    assert y.tolist() == [9.5, 12.0, 40.0, 1e4, x[4].item(), 0, 0, 0, 0, 0]
+    assert x.grad.tolist() == [0.5] * 5 + [0.0] * 5
+
+
+def test_a_library_that_fails_its_self_check_is_not_used(fresh_kernels, monkeypatch):
+    """A processor whose vector maths is off (simulated: a reference that disagrees) gets PyTorch's kernel."""
+    true_reference = kernels.reference
+    monkeypatch.setattr(kernels, "reference", lambda x: tuple(t + 1e-3 for t in true_reference(x)))
+    status = kernels.status()
+    if "build failed" in status or "needs Linux" in status:
+        pytest.skip(status)
+    assert status.startswith("off: self-check failed on this processor"), status
+    x = torch.randn(50)
+    assert torch.equal(kernels.gelu_tanh(x), F.gelu(x, approximate="tanh"))
+
+
 def test_small_tensors_and_no_grad_work():
     x = torch.linspace(-5, 5, 7)
     with torch.no_grad():
