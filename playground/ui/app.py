@@ -25,6 +25,7 @@ from . import (
     train_tab,
     translate_tab,
     worked_tab,
+    zerogpu,
 )
 from .errors import guard_app
 from .i18n import add, i18n, t
@@ -80,6 +81,7 @@ TABS = [
 
 def build_app() -> gr.Blocks:
     """The whole page. Launch with `launch_kwargs()` (theme, css and i18n belong to launch)."""
+    zerogpu.configure()  # on a ZeroGPU Space: models on the CPU here, GPU work in decorated calls
     with gr.Blocks(title="Transformer Playground") as demo:
         gr.Markdown(t("title"))
         gr.Markdown(t("subtitle"))

@@ -9,6 +9,7 @@ session registry, not gr.State, so choosing a step (`on_step`) only redraws.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 import random
@@ -21,6 +22,7 @@ import plotly.graph_objects as go
 from .. import api, figures
 from ..errors import PlaygroundError as KeyedError
 from ..errors import check_range, register
+from . import zerogpu
 from .i18n import add, language, t, text
 from .plots import FastPlot
 from .state import REGISTRY, get_bundle, session_of
@@ -173,6 +175,21 @@ def attention_figure(gen: dict, index: int, lang: str = "en") -> go.Figure:
 # ---------------------------------------------------------------- handlers
 
 
+@zerogpu.gpu(duration=60)
+def _generate_on_gpu(bundle: api.ModelBundle, *args, **kwargs):
+    """`api.generate_stream` — in a GPU worker on a ZeroGPU Space (zerogpu.py; the steps it yields
+    are CPU numbers and arrays); elsewhere exactly `api.generate_stream`."""
+    if not zerogpu.active():
+        yield from api.generate_stream(bundle, *args, **kwargs)
+        return
+    bundle = dataclasses.replace(bundle, model=bundle.model.to(zerogpu.device()))  # the worker's copy
+    try:
+        yield from api.generate_stream(bundle, *args, **kwargs)
+    except ValueError as err:  # only gr.Error crosses back from the worker with its message
+        raise gr.Error(str(err)) from None
+
+
+
 def _seed(seed) -> int:
     if seed is None or (isinstance(seed, str) and not seed.strip()):
         return random.randrange(2**31)
@@ -217,7 +234,7 @@ def on_generate(
         k = check_range("limits.field_top_k", _number(top_k or 0), 0, MAX_TOP_K, whole=True)
         seed_n = _seed(seed)
         bundle = get_bundle(model_name, session)
-        stream = api.generate_stream(bundle, prompt, n_new, _number(temperature), k or None,
+        stream = _generate_on_gpu(bundle, prompt, n_new, _number(temperature), k or None,
                                      _number(top_p), seed_n, bool(greedy), with_attention=True)
         tok = bundle.tokenizer
         context = [tok.token_display(i) for i in tok.encode_ids(prompt)][-bundle.config.n_ctx:]

@@ -19,6 +19,7 @@ import gradio as gr
 
 from .. import api, hub
 from ..sessions import SessionError, SessionRegistry
+from . import zerogpu
 from .i18n import add
 
 MY_MODEL = "My model"
@@ -117,11 +118,28 @@ def get_bundle(name: str | None, session=None) -> api.ModelBundle:
         ) from None
 
 
+@zerogpu.gpu(duration=30)
+def inspect_on_gpu(bundle: api.ModelBundle, text_in: str, max_tokens: int) -> api.Inspection:
+    """`api.inspect` in a GPU worker on a ZeroGPU Space (zerogpu.py; the Inspection comes back
+    on the CPU), for the models big enough to need it: those from the Hub."""
+    if zerogpu.active():
+        import dataclasses
+
+        bundle = dataclasses.replace(bundle, model=bundle.model.to(zerogpu.device()))  # the worker's copy
+        try:
+            return api.inspect(bundle, text_in, max_tokens=max_tokens)
+        except ValueError as err:  # only gr.Error crosses back from the worker with its message
+            raise gr.Error(str(err)) from None
+    return api.inspect(bundle, text_in, max_tokens=max_tokens)
+
+
 def inspect_or_error(model_name: str | None, text_in: str) -> tuple[api.ModelBundle, api.Inspection]:
-    """Resolve the picker's model and inspect `text_in`; expected failures become a gr.Error."""
+    """Resolve the picker's model and inspect `text_in`; expected failures become a gr.Error.
+    Hub models (up to GPT-2 small) are inspected under ZeroGPU's GPU when there is one."""
     try:
         bundle = get_bundle(model_name)
-        return bundle, api.inspect(bundle, text_in, max_tokens=api.MAX_VIEW_TOKENS)
+        inspect = inspect_on_gpu if bundle.meta.get("source") == "hub" else api.inspect
+        return bundle, inspect(bundle, text_in, max_tokens=api.MAX_VIEW_TOKENS)
     except ValueError as err:
         raise gr.Error(str(err)) from None
 

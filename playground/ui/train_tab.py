@@ -34,6 +34,7 @@ from ..errors import PlaygroundError as KeyedError
 from ..errors import register
 from ..tokenizer import KINDS
 from ..training import train_steps
+from . import zerogpu
 from .errors import check_upload
 from .i18n import add, language, t, text
 from .plots import FastPlot
@@ -529,6 +530,17 @@ class _Threads:
 # ---------------------------------------------------------------- handlers
 
 
+@zerogpu.gpu(duration=int(MAX_SECONDS) + 30)
+def _train_on_gpu(*args, model=None, **kwargs):
+    """`train_steps` — in a GPU worker on a ZeroGPU Space (zerogpu.py), where each step's model
+    comes back as a CPU copy; elsewhere exactly `train_steps` on the device setting."""
+    where = zerogpu.device()
+    for stats in train_steps(*args, model=None if model is None else model.to(where), device=where, **kwargs):
+        stats.model = zerogpu.to_cpu_if_crossing(stats.model)
+        yield stats
+
+
+
 def on_train(
     corpus: str = "stories-en",
     pasted: str | None = None,
@@ -624,7 +636,7 @@ def on_train(
     last, reason, sample, latest_sample, warned = None, "done", skip, "", False
 
     with REGISTRY.busy(session, "training", text("train_err_busy", lang)):
-        iterator = train_steps(
+        iterator = _train_on_gpu(
             model_cfg, train_cfg, data.train_ids, data.val_ids, probe_text or None, tokenizer=data.tokenizer,
             model=base_model, snapshot_steps=history.snapshot_steps(steps_n, N_SNAPSHOTS) if probe_text else ())
         threads = _Threads(TRAIN_THREADS)
