@@ -1,4 +1,5 @@
-"""Server-side latency of the Attention tab's /inspect endpoint, and of its cheap redraws.
+"""Server-side latency of the Attention tab's /inspect endpoint, and of its cheap redraws; of the
+Model tab (/model_view: pipeline, logit lens, attribution, q/k/v) and of an ablation re-run.
 
     python -m bench.inspect_latency [--repeats 15] [--lengths 16 64 128] [--threads 1]
 
@@ -9,8 +10,9 @@ Median and p90 in milliseconds, with a breakdown, plus the redraws a selector ch
 (no model run). Runs on the `stories` checkpoint; without it, on the built-in checkpoint with
 the longest context, and — if that context is shorter than a requested length — also on a
 *stand-in*: an untrained model of stories' shape (README's train command) with that
-checkpoint's tokenizer, so the 128-token budget is still measured. Prints JSON. Target:
-≤ 100 ms at 128 tokens.
+checkpoint's tokenizer, so the 128-token budget is still measured. Prints JSON. Targets at 128
+tokens: /inspect ≤ 100 ms; the Model tab ≤ 150 ms; an ablation re-run ≤ 100 ms (run interleaved in
+the same loop, so the three share the machine's state).
 """
 
 from __future__ import annotations
@@ -26,10 +28,14 @@ import torch
 
 from playground import api, figures
 from playground.config import ModelConfig
+from playground.lens import logit_lens
 from playground.model import TinyGPT
+from playground.ui import ablation_panel, model_tab
 from playground.ui import attention_tab as tab
 
 TARGET_MS = 100.0
+MODEL_TAB_TARGET_MS = 150.0
+ABLATION_TARGET_MS = 100.0
 # The stories checkpoint's shape (README: --layers 4 --heads 4 --d-model 192 --ctx 128 --vocab 2048).
 STORIES_SHAPE = dict(n_layers=4, n_heads=4, d_model=192, n_ctx=128)
 SAMPLE = ("Once upon a time a little dog saw a red cat under the old tree. She ran to it and they "
@@ -67,12 +73,14 @@ def text_of(bundle: api.ModelBundle, n_tokens: int) -> str:
 
 
 def stats(values: list[float]) -> dict[str, float]:
-    return {"median": round(float(np.median(values)), 2), "p90": round(float(np.percentile(values, 90)), 2)}
+    return {"best": round(float(np.min(values)), 2), "median": round(float(np.median(values)), 2),
+            "p90": round(float(np.percentile(values, 90)), 2)}
 
 
 def measure(bundle: api.ModelBundle, n_tokens: int, repeats: int) -> dict:
     text = text_of(bundle, n_tokens)
-    parts: dict[str, list[float]] = {k: [] for k in (*PARTS, "total", "cpu", "handler+json", "redraw")}
+    parts: dict[str, list[float]] = {k: [] for k in (*PARTS, "total", "cpu", "handler+json", "redraw", "model_tab",
+                                                     "logit_lens", "ablation", "model_tab_cpu", "ablation_cpu")}
     sizes: dict[str, int] = {}
     for rep in range(repeats + 2):  # two warm-up rounds
         c0, t0 = time.process_time(), time.perf_counter()
@@ -107,6 +115,23 @@ def measure(bundle: api.ModelBundle, n_tokens: int, repeats: int) -> dict:
             [figures.to_json(o) for o in out[2:6]]
         handler = time.perf_counter() - s
 
+        # The Model tab's handler end to end (one forward, every panel) + serialisation; the logit
+        # lens alone (library + figure); an ablation re-run (two forwards) + serialisation.
+        model_tab_ms = lens_ms = ablation_ms = None
+        if out is not None:
+            s, c = time.perf_counter(), time.process_time()
+            for o in model_tab.on_text(bundle.name, text, 1.0, 0, 0):
+                if hasattr(o, "to_plotly_json"):
+                    figures.to_json(o)
+            model_tab_ms, model_tab_cpu = time.perf_counter() - s, time.process_time() - c
+            s = time.perf_counter()
+            model_tab.lens_figures(bundle, result, n - 1, "en", logit_lens(bundle, result))
+            lens_ms = time.perf_counter() - s
+            s, c = time.perf_counter(), time.process_time()
+            _, bars, grid = ablation_panel.on_ablate(bundle.name, text, ["L0H0"], [], "zero")
+            figures.to_json(bars), figures.to_json(grid)
+            ablation_ms, ablation_cpu = time.perf_counter() - s, time.process_time() - c
+
         # A selector change: the layer (enlarged head, head view, step by step) without the model.
         s = time.perf_counter()
         for o in tab.on_layer(view, min(1, result.cache.n_layers - 1), head, False, -1, query)[:3]:
@@ -122,6 +147,11 @@ def measure(bundle: api.ModelBundle, n_tokens: int, repeats: int) -> dict:
             parts[key].append(1e3 * value)
         if out is not None:
             parts["handler+json"].append(1e3 * handler)
+            parts["model_tab"].append(1e3 * model_tab_ms)
+            parts["logit_lens"].append(1e3 * lens_ms)
+            parts["ablation"].append(1e3 * ablation_ms)
+            parts["model_tab_cpu"].append(1e3 * model_tab_cpu)
+            parts["ablation_cpu"].append(1e3 * ablation_cpu)
         sizes = {name: round(len(js) / 1024, 1) for name, js in payload.items()}
     return {
         "tokens": n, "truncated_from": result.truncated_from,
@@ -132,6 +162,16 @@ def measure(bundle: api.ModelBundle, n_tokens: int, repeats: int) -> dict:
         "redraw_on_layer_change_ms": stats(parts["redraw"]),
         "payload_kb": sizes,
         "within_target": stats(parts["total"])["median"] <= TARGET_MS,
+        # Model tab handler (every panel, one forward) + JSON; logit lens alone; ablation re-run + JSON
+        "model_tab_ms": stats(parts["model_tab"]) if parts["model_tab"] else None,
+        "logit_lens_ms": stats(parts["logit_lens"]) if parts["logit_lens"] else None,
+        "ablation_rerun_ms": stats(parts["ablation"]) if parts["ablation"] else None,
+        "model_tab_cpu_ms": stats(parts["model_tab_cpu"]) if parts["model_tab_cpu"] else None,
+        "ablation_rerun_cpu_ms": stats(parts["ablation_cpu"]) if parts["ablation_cpu"] else None,
+        "model_tab_within_target": (stats(parts["model_tab"])["median"] <= MODEL_TAB_TARGET_MS
+                                    if parts["model_tab"] else None),
+        "ablation_within_target": (stats(parts["ablation"])["median"] <= ABLATION_TARGET_MS
+                                   if parts["ablation"] else None),
     }
 
 
@@ -160,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "benchmark": "inspect_latency",
         "target_ms_at_128_tokens": TARGET_MS,
+        "model_tab_target_ms": MODEL_TAB_TARGET_MS,
+        "ablation_target_ms": ABLATION_TARGET_MS,
         "repeats": args.repeats,
         "torch_threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
