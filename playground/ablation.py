@@ -35,6 +35,10 @@ register({
                             "头（{layer}, {head}）不存在：层为 0 到 {last_layer}，头为 0 到 {last_head}"),
     "ablate.mlp_format": ("an MLP block is given by its layer number (got {got})",
                           "MLP 模块要用它的层号表示（收到 {got}）"),
+    "ablate.field_window": ("the window", "窗口长度"),
+    "ablate.field_max_windows": ("the number of windows", "窗口数"),
+    "ablate.text_too_short": ("the text has {got} tokens; at least {need} are needed for one window",
+                              "文本只有 {got} 个词元；一个窗口至少需要 {need} 个"),
     "ablate.no_such_mlp": ("MLP block {layer} does not exist: layers 0 to {last_layer}",
                            "MLP 模块 {layer} 不存在：层为 0 到 {last_layer}"),
 })
@@ -184,3 +188,25 @@ def ablate(bundle, text_or_inspection, heads=(), mlps=(), mode: str = "zero") ->
         patterns_before=before.cache.all_patterns().cpu().numpy(),
         patterns_after=cache.all_patterns().cpu().numpy(),
     )
+
+
+def held_out_loss(bundle, text: str, heads=(), mlps=(), window: int | None = None, max_windows: int = 400) -> float:
+    """Mean next-token loss on `text` cut into windows of the model's context (or `window`),
+    with `heads` and `mlps` zero-ablated — e.g. a corpus' validation text, to ask how much of the
+    model's loss a circuit accounts for. At most `max_windows` windows (bounded time)."""
+    from .errors import check_range
+
+    model = bundle.model
+    heads, mlps = check_targets(model.cfg, heads, mlps, "zero")
+    n = check_range("ablate.field_window", window or model.cfg.n_ctx, 2, model.cfg.n_ctx, whole=True)
+    max_windows = check_range("ablate.field_max_windows", max_windows, 1, 10_000, whole=True)
+    ids = torch.as_tensor(bundle.tokenizer.encode(text).ids[: max_windows * n + 1], dtype=torch.long)
+    count = (ids.numel() - 1) // n
+    if count < 1:
+        raise PlaygroundError("ablate.text_too_short", need=n + 1, got=ids.numel())
+    device = next(model.parameters()).device
+    x = ids[: count * n].view(count, n).to(device)  # (W, n)
+    y = ids[1: count * n + 1].view(count, n).to(device)  # (W, n) each window shifted by one
+    with ablation_hooks(model, heads, mlps, "zero"), torch.no_grad():
+        logits = model(x)  # (W, n, d_vocab)
+    return float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1)))

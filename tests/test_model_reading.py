@@ -187,3 +187,18 @@ def test_the_notebook_names_are_exported():
         assert name in playground.__all__ and callable(getattr(playground, name))
     lens = playground.logit_lens(api.load_model("induction"), REPEATED)
     assert lens.final_tokens[-2] == "d"  # "...wgjdvkbqzmxtwgj" → "d", copied from the first half
+
+
+def test_zeroing_the_induction_heads_takes_the_held_out_loss_back_towards_its_plateau():
+    from playground.ablation import held_out_loss
+    from playground.corpora import load_corpus
+
+    bundle = api.load_model("induction")
+    val = load_corpus("induction", seed=0, size=60_000).val  # fresh text of the corpus it learned
+    clean = held_out_loss(bundle, val, max_windows=80)
+    both = held_out_loss(bundle, val, heads=[(1, 0), (1, 1)], max_windows=80)
+    prev = held_out_loss(bundle, val, heads=[(0, 0)], max_windows=80)
+    assert clean < 2.4 and both > clean + 0.2 and prev > both
+    with pytest.raises(PlaygroundError) as err:
+        held_out_loss(bundle, "ab", window=10)
+    assert err.value.key == "ablate.text_too_short"
