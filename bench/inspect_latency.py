@@ -28,7 +28,6 @@ import torch
 
 from playground import api, figures
 from playground.config import ModelConfig
-from playground.lens import logit_lens
 from playground.model import TinyGPT
 from playground.ui import ablation_panel, model_tab
 from playground.ui import attention_tab as tab
@@ -125,7 +124,7 @@ def measure(bundle: api.ModelBundle, n_tokens: int, repeats: int) -> dict:
                     figures.to_json(o)
             model_tab_ms, model_tab_cpu = time.perf_counter() - s, time.process_time() - c
             s = time.perf_counter()
-            model_tab.lens_figures(bundle, result, n - 1, "en", logit_lens(bundle, result))
+            model_tab.lens_figures(bundle, result, n - 1, "en")
             lens_ms = time.perf_counter() - s
             s, c = time.perf_counter(), time.process_time()
             _, bars, grid = ablation_panel.on_ablate(bundle.name, text, ["L0H0"], [], "zero")

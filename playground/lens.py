@@ -26,6 +26,9 @@ import torch.nn.functional as F
 from .errors import check_range, register
 from .hooks import ActivationCache
 
+# Most multiply-adds the Model tab spends on a logit lens (all rows × positions × d_vocab × d_model).
+LENS_BUDGET_MACS = 1e10
+
 register({
     "lens.field_position": ("the position", "位置"),
     "lens.field_token_id": ("the token id", "词元 id"),
@@ -39,15 +42,16 @@ class LogitLens:
     Rows are residual-stream read-outs: row 0 = the embeddings (before block 0), row ℓ+1 = after
     block ℓ; the last row is the model's own output."""
 
-    tokens: list[str]  # the input tokens, displayed
+    tokens: list[str]  # the input tokens read out, displayed
+    positions: list[int]  # their positions in the text (every one unless a subset was asked for)
     rows: list[str]  # "embed", "block 0", ..., one name per row
-    top_ids: np.ndarray  # (L+1, T) most likely next token read out at each row
-    top_tokens: list[list[str]]  # (L+1, T) their display strings
-    top_probs: np.ndarray  # (L+1, T) their probabilities
-    final_ids: np.ndarray  # (T,) the model's prediction (last row's top token)
-    final_tokens: list[str]  # (T,)
-    final_probs: np.ndarray  # (L+1, T) probability of the final prediction at each row
-    last_probs: torch.Tensor  # (T, d_vocab) the last row's full distribution (= the model's)
+    top_ids: np.ndarray  # (L+1, P) most likely next token read out at each row
+    top_tokens: list[list[str]]  # (L+1, P) their display strings
+    top_probs: np.ndarray  # (L+1, P) their probabilities
+    final_ids: np.ndarray  # (P,) the model's prediction (last row's top token)
+    final_tokens: list[str]  # (P,)
+    final_probs: np.ndarray  # (L+1, P) probability of the final prediction at each row
+    last_probs: torch.Tensor  # (P, d_vocab) the last row's full distribution (= the model's)
 
 
 @dataclass
@@ -79,14 +83,31 @@ def unembed(model, resid: torch.Tensor) -> torch.Tensor:
     return normed @ model.lm_head.weight.T
 
 
-def logit_lens(bundle, text_or_inspection) -> LogitLens:
-    """Read every layer's residual stream out through ln_final and the output layer.
+def lens_positions(cfg, n_tokens: int, position: int, budget: float | None = None) -> list[int]:
+    """The positions a logit lens can read within `budget` multiply-adds: every one for small
+    models; for a big vocabulary (GPT-2: 13 rows × 50,257 × 768 ≈ 5·10⁸ per position) the
+    latest ones up to and including `position`."""
+    per_position = (cfg.n_layers + 1) * cfg.d_vocab * cfg.d_model
+    k = max(1, int((LENS_BUDGET_MACS if budget is None else budget) // per_position))
+    if k >= n_tokens:
+        return list(range(n_tokens))
+    end = min(n_tokens, max(position + 1, k))
+    return list(range(end - k, end))
+
+
+def logit_lens(bundle, text_or_inspection, positions=None) -> LogitLens:
+    """Read every layer's residual stream out through ln_final and the output layer, at every
+    position (or the sorted `positions` given).
 
     One (T, d_vocab) matrix per row at a time, so GPT-2's 50,257-token vocabulary stays
     ~50 MB per row rather than every row at once."""
     result = _inspection(bundle, text_or_inspection)
     model, tok = bundle.model, bundle.tokenizer
-    rows = residual_rows(result.cache).to(_device(model))  # (L+1, T, d_model)
+    n = len(result.ids)
+    if positions is None:
+        positions = list(range(n))
+    positions = sorted({check_range("lens.field_position", p, 0, n - 1, whole=True) for p in positions})
+    rows = residual_rows(result.cache)[:, positions].to(_device(model))  # (L+1, P, d_model)
     with torch.no_grad():
         final_probs_all = unembed(model, rows[-1]).softmax(-1)  # (T, V)
         final_ids = final_probs_all.argmax(-1)  # (T,)
@@ -103,7 +124,8 @@ def logit_lens(bundle, text_or_inspection) -> LogitLens:
         final_probs.append(p)
     top_ids_np = torch.stack(top_ids).cpu().numpy()
     return LogitLens(
-        tokens=[t.display for t in result.tokens],
+        tokens=[result.tokens[p].display for p in positions],
+        positions=positions,
         rows=["embed"] + [f"block {layer}" for layer in range(result.cache.n_layers)],
         top_ids=top_ids_np,
         top_tokens=[[tok.token_display(int(i)) for i in row] for row in top_ids_np],

@@ -202,3 +202,20 @@ def test_zeroing_the_induction_heads_takes_the_held_out_loss_back_towards_its_pl
     with pytest.raises(PlaygroundError) as err:
         held_out_loss(bundle, "ab", window=10)
     assert err.value.key == "ablate.text_too_short"
+
+
+def test_a_logit_lens_on_some_positions_is_those_columns_of_the_whole_one():
+    from playground.config import ModelConfig
+    from playground.lens import lens_positions
+
+    bundle = api.load_model("stories")
+    result = api.inspect(bundle, TEXT)
+    whole, part = logit_lens(bundle, result), logit_lens(bundle, result, [5, 2, 7])
+    assert part.positions == [2, 5, 7] and part.tokens == [whole.tokens[i] for i in (2, 5, 7)]
+    assert np.allclose(part.top_probs, whole.top_probs[:, [2, 5, 7]]) and part.top_tokens[1][0] == whole.top_tokens[1][2]
+    gpt2 = ModelConfig(n_layers=12, n_heads=12, d_model=768, n_ctx=1024, d_vocab=50257)
+    assert lens_positions(bundle.config, 128, 5) == list(range(128))  # small vocabulary: every position
+    assert lens_positions(gpt2, 256, 100) == list(range(82, 101))  # 19 positions up to the chosen one
+    assert lens_positions(gpt2, 256, 3) == list(range(0, 19))
+    with pytest.raises(PlaygroundError):
+        logit_lens(bundle, result, [len(result.ids)])

@@ -42,7 +42,7 @@ def test_quick_start_is_exactly_two_commands_and_ci_runs_the_second():
 def test_the_notebook_example_runs_as_written():
     section = re.search(r"## In a notebook\n(.*?)\n## ", README, re.S).group(1)
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
-    assert len(blocks) == 2  # load/inspect/generate/figures, then train/translate
+    assert len(blocks) == 3  # load/inspect/generate/figures, train/translate, then reading the model
     scope: dict = {}
     for code in blocks:  # one namespace, as in a notebook
         exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
@@ -50,3 +50,6 @@ def test_the_notebook_example_runs_as_written():
     assert scope["fig"].data and scope["out"].text.startswith("Once upon a time")
     assert scope["mine"].card["steps_done"] == 100 and scope["mine"].card["val_loss"] < 6.0
     assert scope["translate"]("The cat follows the dog.") == "猫跟着狗。"
+    assert abs(float(scope["parts"].contributions.sum()) - scope["parts"].logit) < 1e-4
+    before, after = scope["off"].loss_on(scope["repeated"])
+    assert scope["roles"].strongest[1] == ["induction", "induction"] and after > before + 2.0

@@ -137,3 +137,13 @@ def test_the_new_teaching_text_exists_in_both_languages():
                 "lab_first_scale", "lab_future_examples"):
         assert any("\u4e00" <= ch <= "\u9fff" for ch in STRINGS["zh"][key]), key
         assert not any("\u4e00" <= ch <= "\u9fff" for ch in STRINGS["en"][key].replace("中文", "")), key
+
+
+def test_a_big_vocabulary_reads_the_lens_only_up_to_the_chosen_position(monkeypatch):
+    from playground import lens
+
+    cfg = api.load_model("stories").config
+    monkeypatch.setattr(lens, "LENS_BUDGET_MACS", 6 * (cfg.n_layers + 1) * cfg.d_vocab * cfg.d_model)
+    out = model_tab.on_position("stories", TEXT, 7, 1.0, 0, 0)
+    heat, line = out[3], out[4]
+    assert len(heat.data[0].x) == 6 and "position 7" in line.layout.title.text

@@ -20,7 +20,7 @@ import torch
 
 from .. import api, corpora, figures, model_figures
 from ..errors import PlaygroundError
-from ..lens import decompose, logit_lens
+from ..lens import decompose, lens_positions, logit_lens
 from ..pipeline import anatomy, qkv_provenance, temperature_probs
 from .i18n import add, language, t, text
 from .plots import FastPlot
@@ -285,14 +285,17 @@ def probs_figure(logits: torch.Tensor, labels_of, token: str, position: int, tem
 
 
 def lens_figures(bundle, result, position: int, lang: str, lens=None):
-    lens = lens or logit_lens(bundle, result)
+    """The logit lens heatmap and the final prediction's probability by layer at `position`; a
+    big vocabulary reads only the latest positions up to `position` (`lens.lens_positions`)."""
+    lens = lens or logit_lens(bundle, result, lens_positions(bundle.config, len(result.ids), position))
+    column = lens.positions.index(position)
     heat = model_figures.logit_lens_figure(
         lens.rows, lens.tokens, lens.top_tokens, lens.top_probs, title=text("mdl_lens_title", lang),
         position_label=text("mdl_position_word", lang), row_label=text("mdl_row", lang),
         top_label=text("mdl_top", lang), prob_label=text("mdl_probability", lang))
     line = model_figures.final_prob_figure(
-        lens.rows, lens.final_probs[:, position],
-        title=text("mdl_final_title", lang, token=lens.final_tokens[position], pos=position),
+        lens.rows, lens.final_probs[:, column],
+        title=text("mdl_final_title", lang, token=lens.final_tokens[column], pos=position),
         prob_label=text("mdl_probability", lang))
     return lens, heat, line
 
@@ -369,9 +372,9 @@ def on_text(model_name: str, text_in: str, temperature: float, layer, head, requ
 
 def on_position(model_name: str, text_in: str, position, temperature: float, layer, head,
                 request: gr.Request | None = None):
-    """Another position: everything that depends on it (the logit lens heatmap stays)."""
+    """Another position: everything that depends on it."""
     out = on_model(model_name, text_in, position, temperature, layer, head, request)
-    return out[2:5] + out[6:9] + out[11:]
+    return out[2:9] + out[11:]
 
 
 def on_qkv(model_name: str, text_in: str, position, layer, head, request: gr.Request | None = None):
@@ -496,7 +499,7 @@ def build(shared, demo: gr.Blocks) -> None:
     demo.load(on_text, [shared.picker, shared.text, temperature, layer, head], outputs, api_visibility="private",
               **run)
     position.input(on_position, [shared.picker, shared.text, position, temperature, layer, head],
-                   [pipeline, added, probs, lens_line, dla, dla_line, qkv, qkv_line, state],
+                   [pipeline, added, probs, lens_heat, lens_line, dla, dla_line, qkv, qkv_line, state],
                    api_visibility="private", trigger_mode="always_last", **run)
     gr.on([layer.input, head.input], on_qkv, [shared.picker, shared.text, position, layer, head], [qkv, qkv_line],
           api_visibility="private", trigger_mode="always_last", **run)
