@@ -212,7 +212,8 @@ def test_a_logit_lens_on_some_positions_is_those_columns_of_the_whole_one():
     result = api.inspect(bundle, TEXT)
     whole, part = logit_lens(bundle, result), logit_lens(bundle, result, [5, 2, 7])
     assert part.positions == [2, 5, 7] and part.tokens == [whole.tokens[i] for i in (2, 5, 7)]
-    assert np.allclose(part.top_probs, whole.top_probs[:, [2, 5, 7]]) and part.top_tokens[1][0] == whole.top_tokens[1][2]
+    assert np.allclose(part.top_probs, whole.top_probs[:, [2, 5, 7]])
+    assert part.top_tokens[1][0] == whole.top_tokens[1][2]
     gpt2 = ModelConfig(n_layers=12, n_heads=12, d_model=768, n_ctx=1024, d_vocab=50257)
     assert lens_positions(bundle.config, 128, 5) == list(range(128))  # small vocabulary: every position
     assert lens_positions(gpt2, 256, 100) == list(range(82, 101))  # 19 positions up to the chosen one
