@@ -2,8 +2,10 @@
 width, one pop-up per mistake that stays clear of the buttons and goes away, stale results marked,
 and bursts of clicks that do not pile up."""
 
+import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -11,6 +13,8 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 WAIT = {"timeout": 30_000}
 PROJECTOR = {"width": 1280, "height": 720}
+SHOTS = Path(__file__).resolve().parents[1] / "assets" / "screenshots"
+SCREENSHOTS = os.environ.get("PLAYGROUND_SCREENSHOTS") == "1"
 NUMBER = re.compile(r"^(-?\d+\.\d\d|−∞)$")
 
 
@@ -123,3 +127,81 @@ def test_a_burst_of_clicks_runs_at_most_twice_and_ends_on_the_last_text(page, ap
     # the Attention tab's model run: while one runs, further clicks keep only the last pending
     runs = joins.count(inspect_fn)
     assert 1 <= runs <= 3, joins
+
+
+def _selected_tab(page) -> str:
+    return page.evaluate("() => document.querySelector('[role=tab][aria-selected=true]').dataset.tabId")
+
+
+def test_a_link_restores_the_page_and_copy_link_gives_it_back(page, app_url):
+    query = ("?model=induction&text=xkcdqwertyjvxkcdqwertyjv&tab=attention&layer=1&head=0&query=19"
+             "&temperature=0.5&top_k=5")
+    page.goto(app_url + query)
+    line = page.locator("#att-steps-line")
+    expect(line).to_contain_text("Layer 1, head 0, query 19", **WAIT)
+    expect(line).to_contain_text("looks most at key 8")  # the induction head, computed now
+    assert _selected_tab(page) == "attention"
+    assert page.locator("#model-picker input").input_value() == "induction"
+    page.locator("#copy-link").click()
+    link = page.locator("#link-box input")
+    expect(link).to_have_value(re.compile(r"^http://"), **WAIT)
+    assert link.input_value() == app_url.rstrip("/") + "/" + query
+    page.get_by_role("tab", name="Generate").click()
+    expect(page.locator("#gen-temperature input[type=number]")).to_have_value("0.5", **WAIT)
+    expect(page.locator("#gen-top-k input[type=number]")).to_have_value("5")
+    # what the link box shows opens the same view again
+    page.goto(link.input_value())
+    expect(page.locator("#att-steps-line")).to_contain_text("Layer 1, head 0, query 19", **WAIT)
+
+
+def test_a_bad_link_restores_what_it_can_and_says_what_it_ignored(page, app_url):
+    page.goto(app_url + "?tab=generate&layer=99999&model=My%20model")
+    expect(_toasts(page).first).to_contain_text("Part of the link was not used", **WAIT)
+    expect(_toasts(page).first).to_contain_text("My model")
+    assert _selected_tab(page) == "generate"
+
+
+def test_a_lesson_steps_through_the_page_with_next_and_back(page, app_url):
+    page.goto(app_url)
+    expect(page.locator("#att-tokens .tok").first).to_be_visible(**WAIT)
+    page.locator("#lesson-panel").get_by_text("Lessons").click()
+    page.locator("#lesson-start").click()
+    step = page.locator("#lesson-step")
+    expect(step).to_contain_text("step 1 of 10", **WAIT)
+    expect(step).to_contain_text("Text becomes tokens")
+    expect(page.locator("#tok-spans .tok").first).to_be_visible(**WAIT)
+    assert _selected_tab(page) == "tokens"
+    expect(page.locator("#lesson-back")).to_be_disabled()
+    page.locator("#lesson-next").click()
+    expect(step).to_contain_text("step 2 of 10", **WAIT)
+    assert _selected_tab(page) == "embeddings"
+    page.locator("#lesson-back").click()
+    expect(step).to_contain_text("step 1 of 10", **WAIT)
+    # a lesson link opens at its step, on the step's model, text and selection
+    page.goto(app_url + "?lesson=tokens-to-induction&step=8")
+    expect(page.locator("#lesson-step")).to_contain_text("The induction head", **WAIT)
+    expect(page.locator("#att-steps-line")).to_contain_text("Layer 1, head 0, query 19", **WAIT)
+    expect(page.locator("#lesson-next")).to_be_enabled()
+
+
+def test_projector_mode_is_readable_at_1280_by_720(page, app_url):
+    page.goto(app_url + "?projector=1&tab=attention")
+    expect(page.locator("body")).to_have_class(re.compile(r"\bprojector\b"), **WAIT)
+    expect(page.locator("#att-steps .heatmap-label text").first).to_be_visible(**WAIT)
+    time.sleep(0.5)
+    tab_font = page.locator("#tab-attention-button").evaluate(
+        "e => parseFloat(getComputedStyle(e).fontSize) * e.getBoundingClientRect().height / e.offsetHeight")
+    assert tab_font >= 16  # rendered size, zoom included
+    geo = page.evaluate(STEPS_GEOMETRY_JS)
+    for i, a in enumerate(geo["headings"]):
+        for b in geo["headings"][i + 1:]:
+            assert not _overlap(a, b), (a["text"], b["text"])
+    zoom = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('.gradio-container')).zoom)")
+    assert zoom >= 1.2
+    for n in geo["numbers"]:
+        assert NUMBER.match(n["text"]), n["text"]
+        assert n["size"] * zoom >= 15, n  # on screen
+        assert n["cell"]["left"] - 1 <= n["left"] and n["right"] <= n["cell"]["right"] + 1
+    if SCREENSHOTS:
+        page.locator("#att-steps").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "projector.png"))

@@ -20,6 +20,7 @@ from . import (
     embeddings_tab,
     generate_tab,
     model_tab,
+    page_link,
     reading_api,
     tokens_tab,
     train_tab,
@@ -85,6 +86,7 @@ def build_app() -> gr.Blocks:
     with gr.Blocks(title="Transformer Playground") as demo:
         gr.Markdown(t("title"))
         gr.Markdown(t("subtitle"))
+        bar = page_link.build_bar()  # projector mode, links, lessons
         choices = model_choices()
         with gr.Row(equal_height=True, elem_id="shared-bar"):
             # allow_custom_value: a typed GPT-2 id from the Hub (state.get_bundle checks it, playground.hub loads it)
@@ -104,11 +106,12 @@ def build_app() -> gr.Blocks:
             gr.Markdown(t("untrained_notice"), elem_id="untrained-notice")
         stale_notice()
         shared = Shared(picker, text, run, gr.State(0))
-        shared.wire(demo)
-        with gr.Tabs(selected="attention"):
+        shared.wire()
+        with gr.Tabs(selected="attention") as tabs:
             for label, tab_id, module in TABS:
                 with gr.Tab(t(label), id=tab_id, elem_id=f"tab-{tab_id}"):
                     module.build(shared, demo)
+        page_link.wire(bar, shared, tabs, demo)  # opening a link restores it (and starts its lesson)
         reading_api.register_endpoints()  # /logit_lens, /decompose, /head_roles, /ablate: JSON for programs
     guard_app(demo)  # every handler's errors reach the user as a gr.Error in their language (errors.py)
     REGISTRY.start_sweeper(SWEEP_INTERVAL, after=release_memory)  # free idle sessions even when nobody calls

@@ -186,6 +186,8 @@ def make_view(result: api.Inspection, previous: dict | None = None) -> dict:
     view["layer"] = _clamp(old.get("layer", 0), n_layers)
     view["head"] = _clamp(old.get("head", 0), n_heads)
     view["average"] = bool(old.get("average", False))
+    if old.get("pending_query") is not None:  # set by a link or a lesson step, used once
+        view["query"] = _clamp(old["pending_query"], view["patterns"].shape[2])
     return view
 
 
@@ -313,7 +315,7 @@ def on_inspect(model_name: str, text_in: str, view: dict | None = None, request:
     view["model"] = bundle.name
     layer, head, average = view["layer"], view["head"], view["average"]
     n_layers, n_heads, n_tokens = view["patterns"].shape[:3]
-    query = n_tokens - 1
+    query = view.pop("query", n_tokens - 1)
     focus = ALL_TOKENS if n_tokens <= HEAD_VIEW_ALL_MAX else query
 
     n_chars, n_bytes = len(result.text), len(result.text.encode("utf-8"))
@@ -449,6 +451,7 @@ def build(shared, demo: gr.Blocks) -> None:
     steps_md = gr.Markdown(elem_id="att-steps-line")
     steps = FastPlot(label=t("att_steps_label"), elem_id="att-steps")
 
+    shared.expose(view=view, layer=layer, head=head, query=query)  # links and lessons set these (page_link.py)
     outputs = [tokens, summary, grid, big, head_view, steps, steps_md, layer, head, focus, query, view]
     inputs = [shared.picker, shared.text, view]
     shared.listen(on_inspect, inputs, outputs, api_name="inspect", concurrency_id="inspect", concurrency_limit=4)

@@ -305,6 +305,8 @@ def build(shared, demo: gr.Blocks) -> None:
         bars = FastPlot(label=t("gen_bars_label"), elem_id="gen-bars", scale=2)
         attention = FastPlot(label=t("gen_att_label"), elem_id="gen-attention", scale=3)
 
+    shared.expose(prompt=prompt, max_new=max_new, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
+                  greedy=greedy)  # links and lessons set these (page_link.py)
     inputs = [shared.picker, prompt, max_new, temperature, top_k, top_p, greedy, seed]
     outputs = [output, plain, summary, step, bars, attention]
     gr.on([run.click, prompt.submit], on_generate, inputs, outputs, api_name="generate",

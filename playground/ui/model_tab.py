@@ -494,10 +494,9 @@ def build(shared, demo: gr.Blocks) -> None:
     outputs = [summary, position, pipeline, added, probs, lens_heat, lens_line, dla, dla_line, layer, head, qkv,
                qkv_line, state]
     run = dict(concurrency_id="model-view", concurrency_limit=4)
-    gr.on(shared.triggers, on_text, [shared.picker, shared.text, temperature, layer, head], outputs,
-          api_name="model_view", **run)
-    demo.load(on_text, [shared.picker, shared.text, temperature, layer, head], outputs, api_visibility="private",
-              **run)
+    # after the shared bar's one check (shared.py): a bad text or model pops up once, not once per tab
+    shared.listen(on_text, [shared.picker, shared.text, temperature, layer, head], outputs, api_name="model_view",
+                  **run)
     position.input(on_position, [shared.picker, shared.text, position, temperature, layer, head],
                    [pipeline, added, probs, lens_heat, lens_line, dla, dla_line, qkv, qkv_line, state],
                    api_visibility="private", trigger_mode="always_last", **run)
@@ -506,7 +505,7 @@ def build(shared, demo: gr.Blocks) -> None:
     temperature.input(on_temperature, [state, temperature], [probs], api_visibility="private",
                       concurrency_id="model-temperature", concurrency_limit=8, trigger_mode="always_last")
     pair_outputs = [pair_md_en, pair_md_zh, pair_att_en, pair_att_zh, pair_bars_en, pair_bars_zh]
-    gr.on([pair.input, shared.picker.change], on_pair, [shared.picker, pair], pair_outputs,
-          api_visibility="private", concurrency_id="model-pair", concurrency_limit=2)
-    demo.load(on_pair, [shared.picker, pair], pair_outputs, api_visibility="private", concurrency_id="model-pair")
+    pair_run = dict(api_visibility="private", concurrency_id="model-pair", concurrency_limit=2)
+    pair.input(on_pair, [shared.picker, pair], pair_outputs, trigger_mode="always_last", **pair_run)
+    shared.listen(on_pair, [shared.picker, pair], pair_outputs, **pair_run)
 

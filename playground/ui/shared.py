@@ -53,15 +53,21 @@ class Shared:
     run: gr.Button
     refresh: gr.State
     checked: dict = field(default=None)  # the check's gr Dependency, set by `wire`
+    controls: dict = field(default_factory=dict)  # tab controls a link or a lesson sets (page_link.py)
+
+    def expose(self, **components) -> None:
+        """Let links and lessons set (and read) a tab's controls by name."""
+        self.controls.update(components)
 
     @property
     def triggers(self) -> list:
         """Events after which the inspection tabs refresh."""
         return [self.run.click, self.text.submit, self.picker.change, self.refresh.change]
 
-    def wire(self, demo: gr.Blocks) -> None:
-        """The one check (also on page load); failures mark the tabs' results stale."""
-        self.checked = gr.on([*self.triggers, demo.load], on_check, [self.picker, self.text], None,
+    def wire(self) -> None:
+        """The one check; failures mark the tabs' results stale. The page's load restores its link
+        first (page_link.on_open), which then bumps `refresh` or changes the picker."""
+        self.checked = gr.on(self.triggers, on_check, [self.picker, self.text], None,
                              api_visibility="private", js=CLEAR_STALE_JS, concurrency_id="check", concurrency_limit=8,
                              show_progress="hidden", **LISTEN)
         self.checked.failure(None, None, None, js=MARK_STALE_JS)
