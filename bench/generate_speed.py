@@ -27,6 +27,7 @@ import time
 import torch
 
 from playground.config import ModelConfig, SampleConfig, TrainConfig
+from playground.model import parameter_count
 from playground.sampling import generate_steps, generate_without_cache
 from playground.training import init_model, train_steps
 
@@ -60,7 +61,7 @@ def bench_generate(new_tokens: int, repeats: int) -> dict:
         }
     return {
         "model": "random init, " + ", ".join(f"{k}={v}" for k, v in vars(GEN_CFG).items() if k != "dropout"),
-        "n_params": GEN_CFG.n_params(),
+        "n_params": parameter_count(GEN_CFG),
         "new_tokens": new_tokens,
         "decoding": "greedy",
         "context_tokens": results,

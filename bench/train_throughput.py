@@ -25,6 +25,7 @@ from torch import nn
 
 from playground import kernels
 from playground.config import ModelConfig, TrainConfig
+from playground.model import parameter_count
 from playground.training import init_model, train_steps
 
 CFG = ModelConfig(n_layers=4, n_heads=4, d_model=128, n_ctx=64, d_vocab=65)
@@ -129,7 +130,7 @@ def matmul_peak_flops(n: int = 1024, repeats: int = 20) -> float:
 
 def flops_per_token(c: ModelConfig) -> float:
     """nanoGPT's estimate (PaLM appendix B): 6N + 12·L·H·d_head·T, N counting all parameters."""
-    return 6 * c.n_params() + 12 * c.n_layers * c.n_heads * c.d_head * c.n_ctx
+    return 6 * parameter_count(c) + 12 * c.n_layers * c.n_heads * c.d_head * c.n_ctx
 
 
 def main() -> None:

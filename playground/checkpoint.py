@@ -33,7 +33,7 @@ from safetensors.torch import save_file
 from . import device as devices
 from .config import ConfigError, ModelConfig
 from .errors import PlaygroundError, register
-from .model import TinyGPT
+from .model import TinyGPT, parameter_count, weight_shapes
 from .tokenizer import Tokenizer, TokenizerError
 
 MiB = 1024 * 1024
@@ -306,28 +306,6 @@ def json_text(data: Any, name: str) -> str:
 # ----- weights ---------------------------------------------------------------------------
 
 
-def expected_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
-    """Every weight of a GPT-2 with this config, under its HF name, with its HF layout.
-
-    `c_attn`, `c_proj` and `c_fc` are GPT-2 "Conv1D"s, stored (n_in, n_out). The tied
-    `lm_head.weight` is not listed: it is `transformer.wte.weight`.
-    """
-    d, m = cfg.d_model, cfg.d_mlp
-    shapes = {"transformer.wte.weight": (cfg.d_vocab, d), "transformer.wpe.weight": (cfg.n_ctx, d)}
-    for i in range(cfg.n_layers):
-        block = {
-            "ln_1.weight": (d,), "ln_1.bias": (d,),
-            "attn.c_attn.weight": (d, 3 * d), "attn.c_attn.bias": (3 * d,),
-            "attn.c_proj.weight": (d, d), "attn.c_proj.bias": (d,),
-            "ln_2.weight": (d,), "ln_2.bias": (d,),
-            "mlp.c_fc.weight": (d, m), "mlp.c_fc.bias": (m,),
-            "mlp.c_proj.weight": (m, d), "mlp.c_proj.bias": (d,),
-        }  # fmt: skip
-        shapes |= {f"transformer.h.{i}.{name}": shape for name, shape in block.items()}
-    shapes |= {"transformer.ln_f.weight": (d,), "transformer.ln_f.bias": (d,)}
-    return shapes
-
-
 def _describe(cfg: ModelConfig) -> str:
     return (
         f"config.json: {cfg.n_layers} layers, d_model {cfg.d_model}, d_mlp {cfg.d_mlp}, "
@@ -432,7 +410,7 @@ def load_state_dict_checked(file, cfg: ModelConfig) -> dict[str, torch.Tensor]:
     path = Path(file)
     if not path.is_file():
         raise CheckpointError("checkpoint.no_weights", name=path.name)
-    expected = expected_shapes(cfg)
+    expected = weight_shapes(cfg)
     state = read_weights(
         path, expected, _describe(cfg),
         alias=lambda key: key if key in expected else f"transformer.{key}",
@@ -525,8 +503,8 @@ def save_checkpoint(
 def check_param_count(cfg: ModelConfig, max_params: int | None) -> None:
     """Refuse a model larger than `max_params` from its config alone, before any tensor is read
     (a small zip can declare a huge model: config.json is what the loader would allocate)."""
-    if max_params is not None and cfg.n_params() > max_params:
-        raise PlaygroundError("checkpoint.too_many_params", n=cfg.n_params(), limit=max_params)
+    if max_params is not None and parameter_count(cfg) > max_params:
+        raise PlaygroundError("checkpoint.too_many_params", n=parameter_count(cfg), limit=max_params)
 
 
 def check_forward_finite(model: TinyGPT) -> None:

@@ -16,6 +16,7 @@ from . import device as devices
 from .checkpoint import save_checkpoint
 from .config import ModelConfig, TrainConfig
 from .history import MAX_PROBE_TOKENS, MAX_SNAPSHOTS, HistoryRecorder, save_history, snapshot_steps
+from .model import parameter_count
 from .training import evaluate, sample_text, train_steps
 
 
@@ -46,7 +47,7 @@ def _train_on(args: argparse.Namespace, world: distributed.World, where: torch.d
     )
     say(
         f"{data.corpus_name}: {len(data.train_ids):,} train / {len(data.val_ids):,} val tokens, "
-        f"vocab {data.tokenizer.vocab_size}, {model_cfg.n_params():,} parameters, on {devices.describe(where)}"
+        f"vocab {data.tokenizer.vocab_size}, {parameter_count(model_cfg):,} parameters, on {devices.describe(where)}"
         + (f", {world.size} processes x batch {args.batch} = global batch {world.size * args.batch}"
            if world.size > 1 else "")
     )

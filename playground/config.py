@@ -126,12 +126,6 @@ class ModelConfig:
     def d_head(self) -> int:
         return self.d_model // self.n_heads
 
-    def n_params(self) -> int:
-        """Parameter count with the output layer tied to the token embedding (as GPT-2)."""
-        d, m = self.d_model, self.d_mlp
-        per_block = 2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * m + m) + (m * d + d)
-        return self.d_vocab * d + self.n_ctx * d + self.n_layers * per_block + 2 * d
-
     def replace(self, **changes: Any) -> ModelConfig:
         return dataclasses.replace(self, **changes)
 

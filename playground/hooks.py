@@ -33,29 +33,6 @@ class HookPoint(nn.Module):
         return bool(self._forward_hooks)
 
 
-def hook_names(n_layers: int) -> list[str]:
-    """Every hook name of a model with `n_layers` blocks, in forward order."""
-    names = ["hook_embed", "hook_pos_embed"]
-    for i in range(n_layers):
-        b = f"blocks.{i}"
-        names += [
-            f"{b}.hook_resid_pre",
-            f"{b}.attn.hook_q",
-            f"{b}.attn.hook_k",
-            f"{b}.attn.hook_v",
-            f"{b}.attn.hook_attn_scores",
-            f"{b}.attn.hook_pattern",
-            f"{b}.attn.hook_z",
-            f"{b}.hook_attn_out",
-            f"{b}.hook_resid_mid",
-            f"{b}.mlp.hook_post",
-            f"{b}.hook_mlp_out",
-            f"{b}.hook_resid_post",
-        ]
-    names.append("ln_final.hook_normalized")
-    return names
-
-
 class ActivationCache:
     """Captured activations by hook name, with shape-documented accessors.
 

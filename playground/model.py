@@ -12,6 +12,7 @@ fused kernel when nobody listens.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -295,3 +296,45 @@ class TinyGPT(nn.Module):
     def device(self) -> torch.device:
         """Where the weights live; inputs and caches made for this model go there too."""
         return self.transformer.wte.weight.device
+
+
+# ---------------------------------------------------------------- the architecture, read off the model
+# Shapes, parameter counts and hook names come from a TinyGPT built on the `meta` device (the
+# modules without numbers: no memory, no random draws), so the architecture is stated once, in
+# the classes above, and a new feature changes it here and in config.py only. These live here,
+# not in config.py, because config.py is what model.py is built from (config -> model, never back).
+
+
+class _NoRandomInit(torch.overrides.TorchFunctionMode):
+    """Skips `normal_` while a skeleton is built: on `meta` tensors it draws nothing anyway, and
+    torch 2.13 has no meta kernel for it — its Python fallback imports torch._dynamo (~5 s)."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", "") == "normal_":  # torch.nn.init.normal_ or Tensor.normal_
+            return args[0] if args else kwargs["tensor"]
+        return func(*args, **(kwargs or {}))
+
+
+@functools.lru_cache(maxsize=32)
+def skeleton(cfg: ModelConfig) -> TinyGPT:
+    """TinyGPT with this config on the `meta` device: every module and shape, no weights."""
+    with torch.device("meta"), _NoRandomInit():
+        return TinyGPT(cfg)
+
+
+def weight_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Every stored tensor under its GPT-2 name, with its GPT-2 layout (`c_attn`, `c_proj` and
+    `c_fc` are Conv1Ds, stored (n_in, n_out)). The tied `lm_head.weight` is not listed: it is
+    `transformer.wte.weight`."""
+    return {name: tuple(t.shape) for name, t in skeleton(cfg).state_dict().items() if name != "lm_head.weight"}
+
+
+def parameter_count(cfg: ModelConfig) -> int:
+    """Parameters of a TinyGPT with this config (the tied output layer counted once)."""
+    return skeleton(cfg).n_params()
+
+
+def hook_names(n_layers: int) -> list[str]:
+    """Every hook name of a TinyGPT with `n_layers` blocks, in forward order."""
+    return list(skeleton(ModelConfig(n_layers=n_layers, n_heads=1, d_model=4, n_ctx=2, d_vocab=2)).hook_points)
+

@@ -22,7 +22,7 @@ import torch
 
 from playground import api, budget, checkpoint
 from playground.errors import PlaygroundError
-from playground.model import TinyGPT
+from playground.model import TinyGPT, parameter_count, weight_shapes
 from playground.tokenizer import BPE_MAX_RUN, Tokenizer
 from playground.ui import generate_tab, state, train_tab, worked_tab
 from playground.ui.errors import user_error
@@ -108,7 +108,7 @@ def _zero_weights_zip(path: Path, n_layer=12, n_embd=768, vocab=50_257, n_positi
 
     cfg = ModelConfig.from_gpt2_dict(config)
     header, offset = {}, 0
-    for name, shape in checkpoint.expected_shapes(cfg).items():
+    for name, shape in weight_shapes(cfg).items():
         size = 2 * int(torch.tensor(shape).prod())
         header[name] = {"dtype": "F16", "shape": list(shape), "data_offsets": [offset, offset + size]}
         offset += size
@@ -123,7 +123,7 @@ def _zero_weights_zip(path: Path, n_layer=12, n_embd=768, vocab=50_257, n_positi
                 out.write(zero[: min(left, len(zero))])
                 left -= min(left, len(zero))
         zf.writestr("big/tokenizer.json", "{}")
-    return cfg.n_params()
+    return parameter_count(cfg)
 
 
 def test_an_upload_declaring_a_huge_model_is_refused_before_any_tensor_is_read(tmp_path):

@@ -8,6 +8,7 @@ import torch
 from bench import step_budget, train_throughput
 from playground import kernels
 from playground.config import TrainConfig
+from playground.model import parameter_count
 from playground.training import BatchSampler, init_model, train_steps
 
 
@@ -30,7 +31,7 @@ def test_our_trainer_and_the_nanogpt_style_loop_give_the_same_losses():
 
 def test_flops_per_token_follows_the_palm_formula():
     cfg = train_throughput.CFG
-    expected = 6 * cfg.n_params() + 12 * cfg.n_layers * cfg.n_heads * cfg.d_head * cfg.n_ctx
+    expected = 6 * parameter_count(cfg) + 12 * cfg.n_layers * cfg.n_heads * cfg.d_head * cfg.n_ctx
     assert train_throughput.flops_per_token(cfg) == expected
 
 

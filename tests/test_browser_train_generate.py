@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from playground.config import ModelConfig
+from playground.model import parameter_count
 
 SHOTS = Path(__file__).resolve().parents[1] / "assets" / "screenshots"
 pytestmark = pytest.mark.browser
@@ -39,7 +40,7 @@ def test_train_shows_a_live_loss_curve_and_stops_on_request(page, app_url):
     page.locator("#train-preset-tiny").click()
     expect(page.locator("#train-steps input")).to_have_value("500", **WAIT)
     _set_slider(page, "train-layers", 3)
-    n = ModelConfig(n_layers=3, n_heads=2, d_model=64, n_ctx=64, d_vocab=512).n_params()
+    n = parameter_count(ModelConfig(n_layers=3, n_heads=2, d_model=64, n_ctx=64, d_vocab=512))
     expect(page.locator("#train-params")).to_contain_text(f"{n:,} parameters", **WAIT)  # counted live
     if SCREENSHOTS:  # a run that finishes, for a readable picture
         _set_number(page, "train-steps", 300)

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from playground.config import ModelConfig
-from playground.hooks import hook_names, run_with_cache
-from playground.model import KVCache, TinyGPT
+from playground.hooks import run_with_cache
+from playground.model import KVCache, TinyGPT, hook_names, parameter_count, weight_shapes
 
 CFG = ModelConfig(n_layers=2, n_heads=4, d_model=32, n_ctx=24, d_vocab=61)
 
@@ -23,8 +23,13 @@ def test_logits_have_batch_time_vocab_shape(model):
     assert model(ids).shape == (3, 11, CFG.d_vocab)
 
 
-def test_parameter_count_matches_config_formula(model):
-    assert model.n_params() == CFG.n_params()
+def test_shapes_and_parameter_count_are_read_off_the_model(model):
+    assert model.n_params() == parameter_count(CFG)
+    gpt2_small = ModelConfig(n_layers=12, n_heads=12, d_model=768, n_ctx=1024, d_vocab=50257)
+    assert parameter_count(gpt2_small) == 124_439_808  # GPT-2 small, as Hugging Face counts it
+    shapes = {name: tuple(t.shape) for name, t in model.state_dict().items() if name != "lm_head.weight"}
+    assert weight_shapes(CFG) == shapes
+    assert weight_shapes(CFG)["transformer.h.0.attn.c_attn.weight"] == (CFG.d_model, 3 * CFG.d_model)  # Conv1D
 
 
 def test_output_layer_is_tied_to_token_embedding(model):
@@ -99,6 +104,8 @@ def test_model_overfits_one_batch():
 
 def test_hook_names_are_the_documented_transformerlens_names(model):
     assert list(model.hook_points) == hook_names(CFG.n_layers)
+    _, cache = run_with_cache(model, [1, 2, 3])
+    assert cache.keys() == hook_names(CFG.n_layers), "hook_names lists the hooks in the order they fire"
     assert hook_names(1) == [
         "hook_embed",
         "hook_pos_embed",

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from playground import history
+from playground.model import parameter_count
 from playground.ui import state
 from playground.ui import train_tab as tab
 
@@ -174,7 +175,7 @@ def test_uploaded_txt_file_is_used(tmp_path):
 def test_parameter_count_is_live_and_flags_the_limit():
     from playground.config import ModelConfig
 
-    n = ModelConfig(n_layers=2, n_heads=2, d_model=64, n_ctx=64, d_vocab=512).n_params()
+    n = parameter_count(ModelConfig(n_layers=2, n_heads=2, d_model=64, n_ctx=64, d_vocab=512))
     assert f"{n:,} parameters" in tab.on_params(512, 2, 2, 64, 64)
     assert "over the limit" in tab.on_params(8192, 8, 8, 384, 256)
     assert "divisible" in tab.on_params(512, 2, 3, 64, 64)

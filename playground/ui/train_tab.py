@@ -32,6 +32,7 @@ from ..config import ConfigError, ModelConfig, TrainConfig
 from ..corpora import CORPUS_NAMES, load_corpus, read_text_file, user_corpus
 from ..errors import PlaygroundError as KeyedError
 from ..errors import register
+from ..model import parameter_count
 from ..tokenizer import KINDS
 from ..training import train_steps
 from . import zerogpu
@@ -340,7 +341,7 @@ def param_count(vocab, layers, heads, d_model, n_ctx) -> int:
     """Parameters of the model these fields describe (ConfigError if they do not fit together)."""
     cfg = ModelConfig(n_layers=_int(layers, "layers"), n_heads=_int(heads, "heads"),
                       d_model=_int(d_model, "d_model"), n_ctx=_int(n_ctx, "n_ctx"), d_vocab=_int(vocab, "vocab"))
-    return cfg.n_params()
+    return parameter_count(cfg)
 
 
 def on_params(vocab, layers, heads, d_model, n_ctx, request: gr.Request | None = None) -> str:
@@ -488,7 +489,7 @@ def my_model_markdown(session, lang: str = "en") -> str:
         source = text("train_my_trained", lang, steps=info.get("steps", 0), corpus=info.get("corpus", "?"))
     extra = text("train_my_loss", lang, val=info["val_loss"]) if info.get("val_loss") is not None else ""
     return text("train_my_info", lang, source=source, layers=cfg.n_layers, heads=cfg.n_heads, d_model=cfg.d_model,
-                n_ctx=cfg.n_ctx, vocab=cfg.d_vocab, params=cfg.n_params(), extra=extra)
+                n_ctx=cfg.n_ctx, vocab=cfg.d_vocab, params=parameter_count(cfg), extra=extra)
 
 
 def _bold(markdown: str) -> str:
@@ -585,8 +586,8 @@ def on_train(
         user_text = _corpus_text(corpus, pasted, upload, lang)  # size-checked when read, before any work
         if continue_mine:
             mine = get_my_model(session)
-            if mine.bundle.config.n_params() > MAX_PARAMS:
-                raise gr.Error(text("train_err_continue_params", lang, n=mine.bundle.config.n_params(),
+            if parameter_count(mine.bundle.config) > MAX_PARAMS:
+                raise gr.Error(text("train_err_continue_params", lang, n=parameter_count(mine.bundle.config),
                                     limit=MAX_PARAMS))
             base_model = copy.deepcopy(mine.bundle.model)
             data = yield from _in_background(
@@ -605,8 +606,8 @@ def on_train(
             model_cfg = ModelConfig(n_layers=_int(layers, "layers"), n_heads=_int(heads, "heads"),
                                     d_model=_int(d_model, "d_model"), n_ctx=ctx_n,
                                     d_vocab=data.tokenizer.vocab_size)
-            if model_cfg.n_params() > MAX_PARAMS:
-                raise gr.Error(text("train_err_params", lang, n=model_cfg.n_params(), limit=MAX_PARAMS))
+            if parameter_count(model_cfg) > MAX_PARAMS:
+                raise gr.Error(text("train_err_params", lang, n=parameter_count(model_cfg), limit=MAX_PARAMS))
         train_cfg = TrainConfig(
             steps=steps_n, batch_size=batch_n, lr=lr_value, warmup_steps=min(50, steps_n // 10),
             eval_interval=max(10, steps_n // 20), sample_interval=max(25, steps_n // 5), seed=seed_n)
@@ -821,7 +822,7 @@ def on_upload(file, request: gr.Request | None = None):
         raise gr.Error(err.message(lang)) from None
     except (CheckpointError, ConfigError, ValueError) as err:
         raise gr.Error(str(err)) from None
-    n = ckpt.config.n_params()
+    n = parameter_count(ckpt.config)
     if n > MAX_UPLOAD_PARAMS:
         raise gr.Error(text("train_err_upload_params", lang, n=n, limit=MAX_UPLOAD_PARAMS))
     if ckpt.tokenizer is None:
