@@ -90,3 +90,22 @@ def test_without_torchrun_setup_is_a_single_process(monkeypatch):
     assert world.wrap(model) is model
     value = torch.tensor(3.0)
     assert world.mean(value) is value
+
+
+def test_the_readme_torchrun_commands_parse():
+    """Every command in the README's 'When one machine is not enough' is a valid train command."""
+    import re
+    import shlex
+
+    from playground.cli import build_parser
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## When one machine is not enough", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1).replace("\\\n", " ")
+    commands = [line for line in block.splitlines() if line.startswith("torchrun ")]
+    assert len(commands) == 3
+    for line in commands:
+        words = shlex.split(line)
+        args = build_parser().parse_args(words[words.index("playground") + 1:])
+        assert args.command == "train" and args.out == "runs/big"
+        assert "-m" in words and ("--standalone" in words or "--master_addr=MASTER" in words)
