@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from .bundle import ModelBundle
 from .checkpoint import Checkpoint, load_checkpoint
 from .config import ModelConfig, SampleConfig, TrainConfig
 from .device import resolve as resolve_device
@@ -37,22 +38,6 @@ MAX_VIEW_TOKENS = 256
 
 class PlaygroundError(ValueError):
     """A request the playground cannot serve; the message says what is allowed."""
-
-
-@dataclass
-class ModelBundle:
-    """A model with everything needed to use it: tokenizer, config and provenance."""
-
-    name: str
-    model: TinyGPT
-    tokenizer: Tokenizer
-    meta: dict = field(default_factory=dict)
-    card: dict | None = None
-    trained: bool = True  # False only for the seeded random demo model
-
-    @property
-    def config(self) -> ModelConfig:
-        return self.model.cfg
 
 
 @dataclass
@@ -148,7 +133,7 @@ def load_model(name_or_path: str | Path) -> ModelBundle:
     tokenizer.json, within `config.MODEL_LIMITS`; shared read-only and cached (`playground.hub`).
     Use "hf:" to be explicit: a local folder called "gpt2" would win over rule 4.
     """
-    from . import hub  # hub builds ModelBundles, so it imports this module
+    from . import hub  # function-local until hub.py stops importing PlaygroundError from here
 
     key = str(name_or_path)
     if isinstance(name_or_path, str) and key[: len(hub.HUB_PREFIX)].lower() == hub.HUB_PREFIX:

@@ -41,7 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import device as devices
-from .api import ModelBundle, PlaygroundError
+from .api import PlaygroundError
+from .bundle import ModelBundle
 from .checkpoint import (
     MAX_CHECKPOINT_BYTES,
     MAX_JSON_BYTES,
