@@ -16,6 +16,7 @@ from ..ablation import ablate
 from ..errors import PlaygroundError
 from ..model_figures import before_after_bars
 from ..roles import roles_from_patterns
+from .attention_grid import axis_words, grid_cell_px
 from .i18n import add, language, t, text
 from .plots import FastPlot
 from .reading_api import parse_heads
@@ -137,7 +138,6 @@ def on_model(model_name: str):
 def on_ablate(model_name: str, text_in: str, heads, mlps, mode: str, request: gr.Request | None = None):
     """Run the text unablated and ablated; outputs: result Markdown, before/after bars, attention after."""
     from .. import figures
-    from .attention_tab import _axis_words, grid_cell_px
 
     lang = language(request)
     try:
@@ -167,7 +167,7 @@ def on_ablate(model_name: str, text_in: str, heads, mlps, mode: str, request: gr
     grid = figures.attention_grid(
         out.patterns_after, out.tokens, cell_px=grid_cell_px(out.patterns_after.shape[1]),
         title=text("abl_grid_title", lang, what=what or text("abl_nothing", lang), mode=text(f"abl_{out.mode}", lang)),
-        layer_label=text("att_layer", lang), head_label=text("att_head", lang), **_axis_words(lang))
+        layer_label=text("att_layer", lang), head_label=text("att_head", lang), **axis_words(lang))
     return "\n\n".join(lines), bars, label_roles(grid, out.patterns_after, result.ids, lang)
 
 

@@ -16,12 +16,12 @@ import numpy as np
 
 from .. import api, export, figures
 from . import ablation_panel
+from .attention_grid import GRID_WIDTH_PX, axis_words, grid_cell_px
 from .i18n import add, language, t, text
 from .plots import FastPlot
 from .state import SESSION_TTL, inspect_or_error
 from .token_view import tokens_html
 
-GRID_WIDTH_PX = 600  # the thumbnail grid shares a row with the enlarged head
 BIG_HEIGHT_PX = 620  # the enlarged head: big enough to read on a projector
 ALL_TOKENS = -1  # focus selector value meaning "every query token"
 HEAD_VIEW_ALL_MAX = 24  # longer texts open the head view on the last token: all lines would be a tangle
@@ -191,11 +191,6 @@ def make_view(result: api.Inspection, previous: dict | None = None) -> dict:
     return view
 
 
-def grid_cell_px(n_heads: int) -> int:
-    """Thumbnail size: the grid shares its row with the enlarged head."""
-    return min(300, GRID_WIDTH_PX // n_heads)
-
-
 def _clamp(value, n: int) -> int:
     try:
         return min(max(int(value), 0), n - 1)
@@ -222,7 +217,7 @@ def grid_figure(view: dict, average: bool, lang: str = "en"):
     """Every layer × head (or, averaged, one mean square per layer)."""
     p = view["patterns"]  # (L, H, T, T)
     n_heads = p.shape[1]
-    words = _axis_words(lang)
+    words = axis_words(lang)
     if average:
         return figures.attention_grid(
             p.mean(axis=1, keepdims=True), view["labels"], head_names=[text("att_mean", lang)],
@@ -241,7 +236,7 @@ def big_figure(view: dict, layer: int, head: int, average: bool, lang: str = "en
         pattern, title = p.mean(axis=0), text("att_big_mean_title", lang, layer=layer, n=p.shape[0])
     else:
         pattern, title = p[head], text("att_big_title", lang, layer=layer, head=head)
-    fig = figures.attention_heatmap(pattern, view["labels"], title=title, **_axis_words(lang))
+    fig = figures.attention_heatmap(pattern, view["labels"], title=title, **axis_words(lang))
     fig.layout.height = BIG_HEIGHT_PX
     return fig
 
@@ -290,11 +285,6 @@ def steps_line(view: dict, layer: int, head: int, query: int, lang: str = "en") 
 def _code(token: str) -> str:
     """A token inside Markdown backticks: backticks in it would end the code span."""
     return token.replace("`", "ˋ") or " "
-
-
-def _axis_words(lang: str) -> dict[str, str]:
-    return dict(query_label=text("att_query_word", lang), key_label=text("att_key_word", lang),
-                weight_label=text("att_weight_word", lang))
 
 
 def _token_choices(labels: list[str]) -> list[tuple[str, int]]:
