@@ -34,6 +34,7 @@ def test_model_tab_draws_the_whole_path_and_follows_position_temperature_and_hea
     n = len(get_bundle(model_choices()[0]).tokenizer.encode(text).ids)
     page.goto(app_url)
     page.get_by_role("tab", name="Model").click()
+    expect(page.locator("#mdl-pipeline .js-plotly-plot")).to_be_visible(**WAIT)  # the page's example drawn first
     _inspect(page, text)
     expect(page.locator("#mdl-summary")).to_contain_text(f"{n} tokens", **WAIT)
     for plot in MODEL_PLOTS:

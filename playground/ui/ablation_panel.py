@@ -186,8 +186,8 @@ def build_panel(shared, demo: gr.Blocks) -> None:
         with gr.Row():
             bars = FastPlot(label=t("abl_bars_label"), elem_id="abl-bars", scale=1)
             grid = FastPlot(label=t("abl_grid_label"), elem_id="abl-grid", scale=1)
-    gr.on([shared.picker.change], on_model, [shared.picker], [heads, mlps], api_visibility="private",
-          concurrency_id="ablate-choices", concurrency_limit=4)
-    demo.load(on_model, [shared.picker], [heads, mlps], api_visibility="private", concurrency_id="ablate-choices")
+    # after the shared bar's check (ui/shared.py), so a bad model name errs once, not here too
+    shared.listen(on_model, [shared.picker], [heads, mlps], api_visibility="private",
+                  concurrency_id="ablate-choices", concurrency_limit=4)
     run.click(on_ablate, [shared.picker, shared.text, heads, mlps, mode], [result, bars, grid],
               api_visibility="private", concurrency_id="ablate", concurrency_limit=4, trigger_mode="always_last")
