@@ -83,10 +83,11 @@ def device_of(module: torch.nn.Module) -> torch.device:
 
 
 def autocast(device: torch.device | str):
-    """bfloat16 autocast on CUDA (tensor cores, half the activation memory; weights, optimizer
-    state and the loss stay float32); a no-op elsewhere, where bf16 is slower or unsupported."""
+    """bfloat16 autocast on a CUDA GPU with native bf16 (Ampere and later: tensor cores, half
+    the activation memory; weights, optimizer state and the loss stay float32); a no-op
+    elsewhere — on the CPU, MPS and older GPUs (T4, V100) bf16 is emulated or slower."""
     device = torch.device(device)
-    if device.type == "cuda":
+    if device.type == "cuda" and torch.cuda.is_bf16_supported(including_emulation=False):
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 

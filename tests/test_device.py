@@ -181,13 +181,16 @@ def test_cli_refuses_a_bad_device_before_any_work(capsys):
     device.use(None)
 
 
-def test_autocast_is_bf16_on_cuda_only():
+def test_autocast_is_bf16_on_cuda_with_native_bf16_only(monkeypatch):
     import contextlib
 
     assert isinstance(device.autocast("cpu"), contextlib.nullcontext)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
     with pytest.warns(UserWarning, match="CUDA is not available"):  # this machine has none
         ctx = device.autocast("cuda")
     assert isinstance(ctx, torch.autocast) and ctx.fast_dtype == torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
+    assert isinstance(device.autocast("cuda"), contextlib.nullcontext)  # a T4: bf16 only emulated
 
 
 def _translation_workload(pairs):
