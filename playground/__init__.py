@@ -8,8 +8,8 @@ Notebook use::
     generate(bundle, "Once upon a time", max_new_tokens=40, seed=0).text
     logit_lens(bundle, "The dog saw the cat.").top_tokens    # what each layer would predict
 
-The names below come from `playground.api`, imported on first use so that light modules
-(`playground.figures`, `playground.tokenizer`) don't pull in torch.
+The names below come from `playground.api` (training: `playground.run`), imported on first use
+so that light modules (`playground.figures`, `playground.tokenizer`) don't pull in torch.
 """
 
 import importlib
@@ -20,7 +20,9 @@ __all__ = [
     "ModelBundle",
     "ModelConfig",
     "PlaygroundError",
+    "StopConditions",
     "TrainConfig",
+    "TrainingRun",
     "builtin_names",
     "generate",
     "generate_stream",
@@ -47,6 +49,11 @@ _ELSEWHERE = {
     "head_roles": ".roles",
     "logit_lens": ".lens",
     "qkv_provenance": ".pipeline",
+    "StopConditions": ".run",
+    "TrainingRun": ".run",
+    "train": ".run",
+    "ModelConfig": ".config",
+    "TrainConfig": ".config",
 }
 
 

@@ -1,4 +1,5 @@
-"""The notebook API: load a model, inspect a text, generate, train.
+"""The notebook API: load a model, inspect a text, generate, prepare training data
+(training itself: `playground.run`, also exported as `playground.train`).
 
     from playground import load_model, inspect, generate
     bundle = load_model("stories")
@@ -20,7 +21,7 @@ import torch
 
 from .bundle import ModelBundle
 from .checkpoint import Checkpoint, load_checkpoint
-from .config import ModelConfig, SampleConfig, TrainConfig
+from .config import ModelConfig, SampleConfig
 from .device import resolve as resolve_device
 from .hooks import ActivationCache, run_with_cache
 from .model import TinyGPT
@@ -263,7 +264,7 @@ def generate(
     return Generation(prompt, bundle.tokenizer.decode(ids), steps, texts)
 
 
-# --- training ---------------------------------------------------------------------------
+# --- training data (training runs: run.py) ----------------------------------------------
 
 
 @dataclass
@@ -286,21 +287,25 @@ def prepare_data(
     text: str | bytes | None = None,
     check=None,
     tokenizer_chars: int | None = None,
+    tokenizer: Tokenizer | None = None,
 ) -> TrainingData:
     """Load a built-in corpus (or use `text`), train a tokenizer on it, and tokenize both splits.
 
     Bounded for a shared server: `text` is refused over `corpora.MAX_USER_TEXT_BYTES` before
     any work; `tokenizer_chars` trains the tokenizer on the first that many characters only
     (None: all); `check()` (e.g. `budget.RunBudget.check`) is called between the stages and
-    between pieces of the encoding, and may raise to stop (Stop pressed, time limit)."""
+    between pieces of the encoding, and may raise to stop (Stop pressed, time limit). With
+    `tokenizer` (continuing to train a model that has one), the text is encoded with it and no
+    tokenizer is trained (`tokenizer_kind`, `vocab_size` and `tokenizer_chars` are then unused)."""
     from .corpora import load_corpus, user_corpus
 
     check = check or (lambda: None)
     check()
     data = user_corpus(text) if text is not None else load_corpus(corpus, seed=seed, size=size)
     check()
-    sample = data.train if tokenizer_chars is None else data.train[:tokenizer_chars]
-    tokenizer = Tokenizer.train(tokenizer_kind, sample, vocab_size)
+    if tokenizer is None:
+        sample = data.train if tokenizer_chars is None else data.train[:tokenizer_chars]
+        tokenizer = Tokenizer.train(tokenizer_kind, sample, vocab_size)
     return encode_data(data, tokenizer, check)
 
 
@@ -312,65 +317,3 @@ def encode_data(data, tokenizer: Tokenizer, check=None) -> TrainingData:
         return torch.tensor(tokenizer.encode_ids(split, check), dtype=torch.long)
 
     return TrainingData(data.name, tokenizer, as_tensor(data.train), as_tensor(data.val))
-
-
-def train(
-    data: TrainingData,
-    model_cfg: ModelConfig | None = None,
-    train_cfg=None,
-    *,
-    name: str = "my model",
-    on_step=None,
-) -> ModelBundle:
-    """Train a fresh, seeded TinyGPT on `data` (from `prepare_data`) and return it ready for
-    `inspect` / `generate`; the card holds its losses. `on_step(StepStats)` is called after every
-    step (e.g. to print progress); for live control iterate `training.train_steps` yourself.
-
-        data = prepare_data("stories", "bpe", 512, size=200_000)
-        bundle = train(data, ModelConfig(n_layers=2, n_heads=4, d_model=64, n_ctx=64), TrainConfig(steps=100))
-    """
-    import dataclasses
-
-    from .training import evaluate, sample_text, train_steps
-
-    if not isinstance(data, TrainingData):
-        raise PlaygroundError(f"train needs the TrainingData from prepare_data(...), got {type(data).__name__}")
-    model_cfg = model_cfg or ModelConfig(n_layers=2, n_heads=4, d_model=64, n_ctx=64)
-    model_cfg = dataclasses.replace(model_cfg, d_vocab=data.tokenizer.vocab_size)  # the vocab is the data's
-    train_cfg = train_cfg or TrainConfig()
-    last = None
-    for last in train_steps(model_cfg, train_cfg, data.train_ids, data.val_ids):
-        if on_step is not None:
-            on_step(last)
-    model = last.model.eval()
-    final_val = evaluate(model, data.val_ids, VAL_EVAL["batch_size"], VAL_EVAL["n_batches"], VAL_EVAL["seed"])
-    sample = sample_text(model, data.tokenizer, "\n", 48, seed=train_cfg.seed)
-    card = training_card(name, data, model, train_cfg, last, final_val, sample)
-    return ModelBundle(name, model, data.tokenizer, {"tokenizer_kind": data.tokenizer.kind}, card)
-
-
-def training_card(
-    name: str, data: TrainingData, model: TinyGPT, train_cfg, last, final_val: float, sample: str
-) -> dict:
-    """The human-readable summary saved beside a trained checkpoint as card.json."""
-    return {
-        "name": name,
-        "corpus": data.corpus_name,
-        "tokenizer": data.tokenizer.kind,
-        "vocab_size": data.tokenizer.vocab_size,
-        "config": {k: v for k, v in vars(model.cfg).items()},
-        "n_params": model.n_params(),
-        "train": {k: v for k, v in vars(train_cfg).items()},
-        "steps_done": last.step,
-        "train_loss": round(last.loss, 4),
-        "val_loss": round(final_val, 4),
-        "val_eval": {"batch_size": VAL_EVAL["batch_size"], "n_batches": VAL_EVAL["n_batches"]},
-        "tokens_per_s": round(last.tokens_per_s, 1),
-        "train_seconds": round(last.elapsed, 1),
-        "sample": sample,
-        "torch": torch.__version__,
-    }
-
-
-# The card's val loss: a fixed set of windows, so a later cheap eval can be compared to it.
-VAL_EVAL = {"batch_size": 16, "n_batches": 16, "seed": 1234}

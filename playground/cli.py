@@ -13,11 +13,11 @@ from tqdm import tqdm
 
 from . import api, distributed
 from . import device as devices
-from .checkpoint import save_checkpoint
 from .config import ModelConfig, TrainConfig
-from .history import MAX_PROBE_TOKENS, MAX_SNAPSHOTS, HistoryRecorder, save_history, snapshot_steps
+from .errors import PlaygroundError
+from .history import MAX_SNAPSHOTS
 from .model import parameter_count
-from .training import evaluate, sample_text, train_steps
+from .run import StopConditions, TrainingRun
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -51,59 +51,53 @@ def _train_on(args: argparse.Namespace, world: distributed.World, where: torch.d
         + (f", {world.size} processes x batch {args.batch} = global batch {world.size * args.batch}"
            if world.size > 1 else "")
     )
-    recorder = None
-    if args.probe and args.snapshots and world.is_main:
-        probe_tokens = [t.display for t in data.tokenizer.encode(args.probe).tokens]
-        if not 1 <= len(probe_tokens) <= min(MAX_PROBE_TOKENS, model_cfg.n_ctx):
-            raise SystemExit(f"--probe must be 1 to {min(MAX_PROBE_TOKENS, model_cfg.n_ctx)} tokens, "
-                             f"it is {len(probe_tokens)}")
-        recorder = HistoryRecorder(args.probe, probe_tokens)
-    snapshots = snapshot_steps(train_cfg.steps, args.snapshots) if recorder else ()
-    last = None
+    if args.snapshots and not args.probe:
+        raise SystemExit("--snapshots needs --probe (the text whose attention is photographed)")
+    stop = StopConditions(max_seconds=args.max_seconds, target_val_loss=args.target_val_loss)
+    try:
+        run = TrainingRun(data, model_cfg, train_cfg, probe=args.probe if args.snapshots else None,
+                          n_snapshots=args.snapshots, stop=stop, sample_prompt=args.sample_prompt,
+                          sample_tokens=args.sample_tokens, device=where, world=world)
+    except PlaygroundError as err:  # the only thing a run refuses here: the probe's length
+        raise SystemExit(f"--{err}") from None
     bar = tqdm(total=train_cfg.steps, unit="step", file=sys.stderr, disable=not world.is_main)
     try:  # only rank 0 evaluates and photographs; the others go on to the next step's all-reduce
-        for last in train_steps(model_cfg, train_cfg, data.train_ids, data.val_ids if world.is_main else None,
-                                args.probe if recorder else None, tokenizer=data.tokenizer,
-                                snapshot_steps=snapshots, device=where, world=world):
-            if recorder:
-                recorder.record(last)
+        for stats in run:
             bar.update(1)
-            postfix = {"loss": f"{last.loss:.3f}", "tok/s": f"{last.tokens_per_s:,.0f}"}
-            if last.val_loss is not None:
-                postfix["val"] = f"{last.val_loss:.3f}"
+            postfix = {"loss": f"{stats.loss:.3f}", "tok/s": f"{stats.tokens_per_s:,.0f}"}
+            if stats.val_loss is not None:
+                postfix["val"] = f"{stats.val_loss:.3f}"
             bar.set_postfix(postfix, refresh=False)
     except KeyboardInterrupt:
         print("\nstopped: saving the model at its last completed step", file=sys.stderr)
     finally:
         bar.close()
-    if last is None:
+    if run.last is None:
         say("no step completed; nothing saved")
         return 1
     if not world.is_main:
         return 0
-    model = last.model
-    v = api.VAL_EVAL
-    final_val = evaluate(model, data.val_ids, v["batch_size"], v["n_batches"], v["seed"])
-    sample = sample_text(model, data.tokenizer, args.sample_prompt, args.sample_tokens, seed=args.seed)
-    name = args.name or Path(args.out).name
-    card = api.training_card(name, data, model, train_cfg, last, final_val, sample)
+    if run.reason != "done":
+        say(f"stopped at step {run.last.step:,}: {STOP_WHY[run.reason](stop)}")
+    bundle = run.finish(args.name or Path(args.out).name)
+    card = bundle.card
     card["command"] = "python -m playground " + shlex.join(sys.argv[1:])
     card["device"] = devices.describe(where)
     if world.size > 1:
         card["processes"] = world.size  # the steps of one process with batch processes x train.batch_size
         card["command"] = f"torchrun --nproc_per_node=<n> -m playground {shlex.join(sys.argv[1:])}"
-    meta = {
-        "tokenizer_kind": data.tokenizer.kind,
-        "corpus": data.corpus_name,
-        "corpus_seed": args.seed,
-        "corpus_size": args.size,
-        "training": {"steps": last.step, "train_loss": card["train_loss"], "val_loss": card["val_loss"]},
-    }
-    out = save_checkpoint(args.out, model, data.tokenizer, meta=meta, card=card)
-    if recorder:
-        save_history(out, recorder.history())
-    print(f"saved {out}  val loss {final_val:.4f}\nsample: {sample}", file=sys.stderr)
+    bundle.meta.update(corpus_seed=args.seed, corpus_size=args.size)
+    out = run.save(args.out, bundle)
+    print(f"saved {out}  val loss {card['val_loss']:.4f}\nsample: {card['sample']}", file=sys.stderr)
     return 0
+
+
+# What the CLI prints when a run ends early (the card's "stop" entry records the same).
+STOP_WHY = {
+    "stopped": lambda stop: "interrupted",
+    "time": lambda stop: f"the --max-seconds budget of {stop.max_seconds:g} s ran out",
+    "target": lambda stop: f"the validation loss reached --target-val-loss {stop.target_val_loss:g}",
+}
 
 
 def _train_translate(args: argparse.Namespace) -> int:
@@ -207,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--probe", help="text whose attention is photographed during training (history.json)")
     train.add_argument("--snapshots", type=int, default=0, choices=range(0, MAX_SNAPSHOTS),
                        metavar=f"0..{MAX_SNAPSHOTS - 1}", help="photographs of --probe besides step 0 (0: none)")
+    train.add_argument("--max-seconds", type=float, default=None,
+                       help="stop after this many seconds of training and save the model as it is then")
+    train.add_argument("--target-val-loss", type=float, default=None,
+                       help="stop at the first evaluation (every --eval-interval steps) whose validation loss "
+                       "is at or below this, and save that model")
     train.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
     train.add_argument("--out", required=True, help="checkpoint folder to write")
     train.set_defaults(run=_train)

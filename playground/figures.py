@@ -666,14 +666,22 @@ def loss_curve(
     ylabel: str = "loss",
     train_label: str = "train",
     val_label: str = "validation",
+    score_steps=(),
+    scores=(),
+    score_label: str = "induction score",
+    score_threshold: float | None = None,
 ) -> go.Figure:
     """Training loss as a line, validation loss as dashed line with dots; empty inputs are fine
-    (the plot before the first step)."""
+    (the plot before the first step). With `scores` (values in 0..1, e.g. an induction score
+    measured during training), a third line on a right-hand 0-1 axis, with an optional dotted
+    `score_threshold`: the loss falls when the head forms, so the two belong on one plot."""
     x, y = _array(steps, 1, "steps"), _array(train_loss, 1, "train_loss")
     vx, vy = _array(val_steps, 1, "val_steps"), _array(val_loss, 1, "val_loss")
-    if x.shape != y.shape or vx.shape != vy.shape:
-        raise ValueError("steps and losses must have equal lengths, "
-                         f"got {x.size} and {y.size} (train), {vx.size} and {vy.size} (validation)")
+    sx, sy = _array(score_steps, 1, "score_steps"), _array(scores, 1, "scores")
+    if x.shape != y.shape or vx.shape != vy.shape or sx.shape != sy.shape:
+        raise ValueError("steps and values must have equal lengths, got "
+                         f"{x.size} and {y.size} (train), {vx.size} and {vy.size} (validation), "
+                         f"{sx.size} and {sy.size} (scores)")
 
     def line(xs: np.ndarray, ys: np.ndarray, label: str, **style) -> dict:
         hover = f"{_escape(xlabel)} %{{x:d}}<br>{_escape(label)}: %{{y:.4f}}<extra></extra>"
@@ -684,9 +692,18 @@ def loss_curve(
         line(vx, vy, val_label, mode="lines+markers", line=dict(color="#E69F00", width=2, dash="dash"),
              marker=dict(size=8)),
     ]
+    extra = {}
+    if sx.size:
+        traces.append(line(sx, sy, score_label, mode="lines+markers", yaxis="y2",
+                           line=dict(color="#009E73", width=2), marker=dict(size=5)))
+        extra["yaxis2"] = dict(title=dict(text=_escape(score_label)), overlaying="y", side="right",
+                               range=[0, 1], showgrid=False, zeroline=False)
+        if score_threshold is not None:
+            extra["shapes"] = [dict(type="line", xref="paper", x0=0, x1=1, yref="y2", y0=score_threshold,
+                                    y1=score_threshold, line=dict(color="#009E73", width=1, dash="dot"))]
     return _figure(traces, _layout(
         title, xaxis=dict(title=dict(text=_escape(xlabel))), yaxis=dict(title=dict(text=_escape(ylabel))),
-        legend=dict(x=1, xanchor="right", y=1, yanchor="top"),
+        legend=dict(x=1, xanchor="right", y=1, yanchor="top"), **extra,
     ))
 
 

@@ -84,9 +84,35 @@ def snapshot_steps(steps: int, n: int) -> list[int]:
     return sorted({0, *(max(1, round(steps * i / n)) for i in range(1, n + 1))})
 
 
+def repeat_half(tokens: list) -> int | None:
+    """h if `tokens` is a sequence of h tokens said twice (an induction probe), else None."""
+    n = len(tokens)
+    h = n // 2
+    return h if n >= 4 and n % 2 == 0 and list(tokens[:h]) == list(tokens[h:]) else None
+
+
+def induction_scores(patterns: np.ndarray, half: int) -> np.ndarray:
+    """(..., L, H) mean attention from each second-copy token to the token after its first copy
+    (the standard induction score, interpret.head_scores) on a probe said twice, from attention
+    patterns (..., L, H, T, T)."""
+    queries = np.arange(half, 2 * half - 1)
+    return patterns[..., queries, queries - half + 1].mean(-1)
+
+
+def best_induction_score(pattern: np.ndarray, half: int) -> float:
+    """The best head's induction score in layers 1 and up (layer 0 alone for a 1-layer model):
+    an induction head needs an earlier layer's previous-token head, so layer 1 is where it forms."""
+    scores = induction_scores(pattern, half)  # (L, H)
+    return float(scores[1:].max() if len(scores) > 1 else scores.max())
+
+
 @dataclass
 class TrainingHistory:
-    """What a run recorded. patterns: (S, L, H, T, T) float32, one (L, H, T, T) per snapshot step."""
+    """What a run recorded. patterns: (S, L, H, T, T) float32, one (L, H, T, T) per snapshot step.
+
+    score_steps / scores: the probe's best induction score measured more often than the
+    snapshots while a run trains (the Train tab's live line); not saved in history.json, where the
+    snapshots give the same line at their steps (`induction_line`)."""
 
     probe: str
     tokens: list[str]  # display form of the probe's tokens (heatmap labels)
@@ -96,30 +122,28 @@ class TrainingHistory:
     losses: list[float] = field(default_factory=list)
     val_steps: list[int] = field(default_factory=list)
     val_losses: list[float] = field(default_factory=list)
-
-    def view(self) -> dict:
-        """The Train tab's snapshot view: {"steps", "patterns": {step: (L, H, T, T)}, "labels"}."""
-        return {
-            "steps": list(self.steps),
-            "patterns": dict(zip(self.steps, self.patterns)),
-            "labels": list(self.tokens),
-        }
+    score_steps: list[int] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
 
     def repeat_half(self) -> int | None:
         """h if the probe's tokens are a sequence of h tokens said twice (an induction probe)."""
-        n = len(self.tokens)
-        h = n // 2
-        return h if n >= 4 and n % 2 == 0 and self.tokens[:h] == self.tokens[h:] else None
+        return repeat_half(self.tokens)
 
     def induction_scores(self) -> np.ndarray | None:
-        """(S, L, H) mean attention from each second-copy token to the token after its first copy
-        (the standard induction score, interpret.head_scores), per snapshot; None if the probe
-        is not a repeated sequence."""
+        """(S, L, H) induction score of every head at each snapshot; None if the probe is not a
+        repeated sequence."""
         h = self.repeat_half()
-        if h is None:
+        return None if h is None or not self.steps else induction_scores(self.patterns, h)
+
+    def induction_line(self) -> tuple[list[int], list[float]] | None:
+        """(steps, best induction score at each): the live measurements when the run took them,
+        else the snapshots'; None when the probe is not a sequence said twice."""
+        if self.score_steps:
+            return list(self.score_steps), list(self.scores)
+        h = self.repeat_half()
+        if h is None or not self.steps:
             return None
-        queries = np.arange(h, 2 * h - 1)
-        return self.patterns[:, :, :, queries, queries - h + 1].mean(-1)
+        return list(self.steps), [best_induction_score(p, h) for p in self.patterns]
 
 
 class HistoryRecorder:
@@ -132,6 +156,8 @@ class HistoryRecorder:
         self.losses: list[float] = []
         self.val_steps: list[int] = []
         self.val_losses: list[float] = []
+        self.score_steps: list[int] = []
+        self.scores: list[float] = []
 
     def record(self, stats) -> None:
         self.loss_steps.append(stats.step)
@@ -141,20 +167,19 @@ class HistoryRecorder:
             self.val_losses.append(float(stats.val_loss))
         self.snapshots.update(stats.snapshots)
 
+    def record_score(self, step: int, score: float) -> None:
+        """The probe's best induction score after `step` (TrainingRun measures it)."""
+        self.score_steps.append(step)
+        self.scores.append(score)
+
     def history(self) -> TrainingHistory:
         steps = sorted(self.snapshots)
         patterns = np.stack([self.snapshots[s] for s in steps]).astype(np.float32) if steps else np.zeros((0,))
         keep = _thin_indices(len(self.losses), MAX_LOSS_POINTS)
         return TrainingHistory(
-            self.probe,
-            self.tokens,
-            steps,
-            patterns,
-            [self.loss_steps[i] for i in keep],
-            [self.losses[i] for i in keep],
-            list(self.val_steps),
-            list(self.val_losses),
-        )
+            self.probe, self.tokens, steps, patterns,
+            [self.loss_steps[i] for i in keep], [self.losses[i] for i in keep],
+            list(self.val_steps), list(self.val_losses), list(self.score_steps), list(self.scores))
 
 
 def _thin_indices(n: int, limit: int) -> list[int]:

@@ -19,6 +19,7 @@ from pathlib import Path
 import gradio as gr
 import pytest
 import torch
+from train_ui import train_ui
 
 from playground import api, budget, checkpoint
 from playground.errors import PlaygroundError
@@ -150,7 +151,7 @@ def test_parallel_oversized_uploads_through_the_handler_leave_memory_flat(tmp_pa
 
     def upload(i: int) -> None:
         try:
-            train_tab.on_upload(str(path), request=Request(f"uploader-{i}"))
+            train_tab.on_upload(train_ui(), str(path), request=Request(f"uploader-{i}"))
         except BaseException as err:  # noqa: BLE001 - collected and checked below
             errors.append(err)
 
@@ -248,24 +249,25 @@ def test_stop_during_preparation_ends_the_train_handler_quickly():
     """Pasted spaceless text, BPE 8192 (the reproduction): Stop pressed while the tokenizer is
     prepared ends the run without training, and the slot (the handler) is free right after."""
     request = Request("stopper")
-    run = train_tab.on_train(train_tab.MY_TEXT, cjk_text(200_000), None, "bpe", 8192, 1, 2, 32, 32, 20, 4,
+    ui = train_ui()
+    run = train_tab.on_train(ui, train_tab.MY_TEXT, cjk_text(200_000), None, "bpe", 8192, 1, 2, 32, 32, 20, 4,
                              3e-3, 0, "", False, request=request)
     next(run)  # "Preparing..."
     first = next(run)  # preparation is running in the background
-    assert "Preparing" in first[0]
+    assert "Preparing" in first[ui.status]
     start = time.perf_counter()
     train_tab.on_stop(request)
     outputs = list(run)
     seconds = time.perf_counter() - start
-    assert "stopped" in outputs[-1][0] and "nothing was trained" in outputs[-1][0]
+    assert "stopped" in outputs[-1][ui.status] and "nothing was trained" in outputs[-1][ui.status]
     assert seconds < 20, f"{seconds:.1f} s"  # the tokenizer's bounded sample, then the next check
     assert not state.REGISTRY.has("stopper", state.MODEL_SLOT)
 
 
 def test_closing_the_stream_stops_the_preparation_worker():
     request = Request("leaver")
-    run = train_tab.on_train(train_tab.MY_TEXT, cjk_text(200_000), None, "bpe", 8192, 1, 2, 32, 32, 20, 4,
-                             3e-3, 0, "", False, request=request)
+    run = train_tab.on_train(train_ui(), train_tab.MY_TEXT, cjk_text(200_000), None, "bpe", 8192, 1, 2, 32, 32,
+                             20, 4, 3e-3, 0, "", False, request=request)
     next(run)
     next(run)
     run.close()  # what Gradio does when the client disconnects
@@ -280,7 +282,7 @@ def test_closing_the_stream_stops_the_preparation_worker():
 
 def test_an_empty_learning_rate_says_what_is_allowed():
     with pytest.raises(PlaygroundError) as caught:
-        next(train_tab.on_train("copy", None, None, "char", 32, 1, 2, 32, 32, 20, 4, None, 0, "", False))
+        next(train_tab.on_train(train_ui(), "copy", None, None, "char", 32, 1, 2, 32, 32, 20, 4, None, 0, "", False))
     en, zh = both_languages(caught.value)
     assert en == "Learning rate must be a number greater than 0 and at most 1 (got ∅)"
     assert "学习率" in zh and "TypeError" not in en

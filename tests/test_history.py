@@ -7,6 +7,7 @@ import gradio as gr
 import numpy as np
 import pytest
 import torch
+from train_ui import train_ui
 
 from playground import api, cli
 from playground.checkpoint import CheckpointError
@@ -177,7 +178,10 @@ class Request:
 
 def test_replay_fills_the_snapshot_view_and_the_scrubber_reads_it():
     try:
-        status, loss, sample, slider, snap, before, after = tab.on_replay("induction", Request("carol"))
+        UI = train_ui()
+        page = tab.on_replay(UI, "induction", Request("carol"))
+        status, loss, sample, slider, before, after = (page[UI.status], page[UI.loss_plot], page[UI.sample],
+                                                       page[UI.snap_slider], page[UI.before], page[UI.after])
         history = api.load_history("induction")
         assert sample == api.load_model("induction").card["sample"]
         assert "induction" in status and "first passed 0.3 at step" in status
@@ -188,10 +192,10 @@ def test_replay_fills_the_snapshot_view_and_the_scrubber_reads_it():
         assert loss.data[0].x[-1] == history.loss_steps[-1] == history.steps[-1]
         first = tab.on_scrub(0, Request("carol"))
         assert first.layout.title.text.startswith("Step 0")
-        zh_status = tab.on_replay("induction", Request("carol", "zh-CN"))[0]
+        zh_status = tab.on_replay(UI, "induction", Request("carol", "zh-CN"))[UI.status]
         assert "回放" in zh_status
         with pytest.raises(gr.Error, match="no recorded training"):
-            tab.on_replay("no-such-model", Request("carol"))
+            tab.on_replay(UI, "no-such-model", Request("carol"))
     finally:
         state.REGISTRY.drop("carol")
 
@@ -200,6 +204,6 @@ def test_replay_waits_while_your_own_run_uses_the_view():
     try:
         with state.REGISTRY.busy("dave", "training", "busy"):
             with pytest.raises(gr.Error, match="replay after it ends"):
-                tab.on_replay("induction", Request("dave"))
+                tab.on_replay(train_ui(), "induction", Request("dave"))
     finally:
         state.REGISTRY.drop("dave")

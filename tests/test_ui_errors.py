@@ -8,6 +8,7 @@ import re
 
 import gradio as gr
 import pytest
+from train_ui import train_ui
 
 from playground import api
 from playground.config import ModelConfig, SampleConfig, TrainConfig
@@ -50,9 +51,9 @@ LIBRARY_ERRORS = {
     "my model": lambda: state.get_bundle(state.MY_MODEL, "nobody"),
     "whole": lambda: tab._int("x", "steps"),
     "seed": lambda: gen._seed(-1),
-    "steps": lambda: list(tab.on_train(steps=99_999)),
-    "batch": lambda: list(tab.on_train(batch=999)),
-    "no text": lambda: list(tab.on_train(corpus=tab.MY_TEXT, pasted="")),
+    "steps": lambda: list(tab.on_train(train_ui(), steps=99_999)),
+    "batch": lambda: list(tab.on_train(train_ui(), batch=999)),
+    "no text": lambda: list(tab.on_train(train_ui(), corpus=tab.MY_TEXT, pasted="")),
     "bpe vocab": lambda: Tokenizer.train("bpe", "hello world", 10),
     "new tokens": lambda: list(gen.on_generate("stories", "x", 999)),
 }

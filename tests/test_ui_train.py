@@ -6,6 +6,7 @@ import gradio as gr
 import numpy as np
 import pytest
 import torch
+from train_ui import shown, train_ui
 
 from playground import history
 from playground.model import parameter_count
@@ -25,8 +26,17 @@ class Request:
         self.headers = {"accept-language": lang}
 
 
+UI = train_ui()
+
+
+def on_train(session, **values):
+    return tab.on_train(UI, **values, request=Request(session))
+
+
 def train(session, **changes):
-    return list(tab.on_train(**{**TINY, **changes}, request=Request(session)))
+    return list(on_train(session, **{**TINY, **changes}))
+
+
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +49,11 @@ def fresh_sessions():
 def test_training_streams_updates_and_makes_my_model_for_this_session_only():
     outputs = train("alice")
     assert len(outputs) >= 3  # preparing, progress, final
-    status, loss, sample, slider, snap, before, after, my_md, picker = outputs[-1]
+    assert all(set(out) <= set(UI.run_outputs) for out in outputs)
+    page = shown(outputs)
+    status, loss, sample, slider, before, after, my_md, picker = (
+        page[UI.status], page[UI.loss_plot], page[UI.sample], page[UI.snap_slider], page[UI.before],
+        page[UI.after], page[UI.my_model], page[UI.picker])
     assert "40 / 40" in status and "My model" in status
     assert [tr.name for tr in loss.data][:2] == ["train", "validation"]
     assert len(loss.data[0].x) == 40 and len(loss.data[1].x) >= 2
@@ -65,9 +79,9 @@ def api_error():
 
 
 def test_a_repeated_probe_gets_its_induction_score_in_the_final_status():
-    status = train("alice", probe="8264082640")[-1][0]  # one sequence said twice
+    status = train("alice", probe="8264082640")[-1][UI.status]  # one sequence said twice
     assert "Best induction score on the probe (layer" in status and "at step 40" in status
-    assert "induction score" not in train("bob")[-1][0]  # "12345=12345" is not a sequence said twice
+    assert "induction score" not in train("bob")[-1][UI.status]  # "12345=12345" is not a sequence said twice
 
 
 def test_updates_are_throttled_not_one_per_step(monkeypatch):
@@ -78,7 +92,7 @@ def test_updates_are_throttled_not_one_per_step(monkeypatch):
 
 def test_the_loss_starts_near_ln_vocab():
     outputs = train("alice", steps=2, probe="")
-    loss = outputs[-1][1]
+    loss = outputs[-1][UI.loss_plot]
     start = float(loss.data[0].y[0])
     vocab = state.get_bundle(state.MY_MODEL, Request("alice")).config.d_vocab
     assert abs(start - np.log(vocab)) < 0.5
@@ -86,15 +100,15 @@ def test_the_loss_starts_near_ln_vocab():
 
 def test_stop_ends_the_run_between_steps_and_keeps_the_model_at_its_last_step(monkeypatch):
     monkeypatch.setattr(tab, "UPDATE_INTERVAL", 0.0)  # an update every step
-    run = tab.on_train(**{**TINY, "steps": 500}, request=Request("alice"))
+    run = on_train("alice", **{**TINY, "steps": 500})
     next(run)  # preparing
     update = next(run)
-    assert "Step 1 / 500" in update[0]
+    assert "Step 1 / 500" in update[UI.status]
     tab.on_stop(Request("bob"))  # another user's Stop does nothing to alice's run
     next(run)
     tab.on_stop(Request("alice"))
     rest = list(run)
-    status = rest[-1][0]
+    status = rest[-1][UI.status]
     assert "Stopped at step" in status
     step = int(status.split("Stopped at step ")[1].split(".")[0])
     assert 2 <= step < 500
@@ -105,7 +119,7 @@ def test_stop_ends_the_run_between_steps_and_keeps_the_model_at_its_last_step(mo
 
 def test_closing_the_generator_cancels_and_still_keeps_the_model(monkeypatch):
     monkeypatch.setattr(tab, "UPDATE_INTERVAL", 0.0)
-    run = tab.on_train(**{**TINY, "steps": 500}, request=Request("alice"))
+    run = on_train("alice", **{**TINY, "steps": 500})
     for _ in range(4):
         next(run)
     run.close()  # what Gradio does when the event is cancelled
@@ -131,23 +145,23 @@ def test_limits_are_refused_with_the_limit_in_the_message():
 
 def test_chinese_browsers_get_chinese_limit_messages():
     with pytest.raises(gr.Error, match="每次最多 3,000 步"):
-        list(tab.on_train(**{**TINY, "steps": 5000}, request=Request("alice", "zh-CN,zh;q=0.9")))
+        list(tab.on_train(UI, **{**TINY, "steps": 5000}, request=Request("alice", "zh-CN,zh;q=0.9")))
 
 
 def test_the_wall_time_limit_stops_the_run_keeps_the_model_and_says_so(monkeypatch):
     monkeypatch.setattr(tab, "MAX_SECONDS", 0.0)
-    run = tab.on_train(**{**TINY, "steps": 500}, request=Request("alice"))
+    run = on_train("alice", **{**TINY, "steps": 500})
     outputs = []
     with pytest.raises(gr.Error, match="limit of 0 minutes per run"):
         for out in run:
             outputs.append(out)
-    assert "limit" in outputs[-1][0]
+    assert "limit" in outputs[-1][UI.status]
     assert state.get_my_model(Request("alice")).info["steps"] == 1
 
 
 def test_one_run_per_session_at_a_time(monkeypatch):
     monkeypatch.setattr(tab, "UPDATE_INTERVAL", 0.0)
-    first = tab.on_train(**{**TINY, "steps": 500}, request=Request("alice"))
+    first = on_train("alice", **{**TINY, "steps": 500})
     next(first), next(first)
     with pytest.raises(gr.Error, match="one run per user"):
         train("alice")
@@ -182,9 +196,9 @@ def test_parameter_count_is_live_and_flags_the_limit():
 
 
 def test_presets_fill_every_field():
-    values = tab.on_preset("small")
-    assert values[:10] == tuple(tab.PRESETS["small"][f] for f in tab.PRESET_FIELDS)
-    assert "parameters" in values[-1]
+    values = tab.on_preset(UI, "small")
+    assert {name: values[UI.fields[name]] for name in tab.PRESET_FIELDS} == tab.PRESETS["small"]
+    assert "parameters" in values[UI.params]
 
 
 def test_snapshot_slider_scrubs_through_training_time():
@@ -202,7 +216,8 @@ def test_download_then_upload_gives_the_same_model_to_another_session(tmp_path):
     with zipfile.ZipFile(path) as zf:
         names = {name.split("/")[-1] for name in zf.namelist()}
     assert {"config.json", "model.safetensors", "tokenizer.json"} <= names
-    md, picker = tab.on_upload(path, Request("bob"))
+    page = tab.on_upload(UI, path, Request("bob"))
+    md, picker = page[UI.my_model], page[UI.picker]
     assert "uploaded" in md and picker["value"] == state.MY_MODEL
     a = state.get_bundle(state.MY_MODEL, Request("alice")).model.state_dict()
     b = state.get_bundle(state.MY_MODEL, Request("bob")).model.state_dict()
@@ -216,7 +231,7 @@ def test_a_bad_upload_is_refused_and_nothing_is_unpickled(tmp_path):
     with zipfile.ZipFile(bad, "w") as zf:
         zf.writestr("pytorch_model.bin", b"not allowed")
     with pytest.raises(gr.Error, match="not allowed"):
-        tab.on_upload(str(bad), Request("alice"))
+        tab.on_upload(UI, str(bad), Request("alice"))
     assert not state.REGISTRY.has("alice", state.MODEL_SLOT)
 
 
@@ -244,5 +259,5 @@ def test_probe_longer_than_the_context_is_cut_to_it():
     from playground.tokenizer import Tokenizer
 
     tok = Tokenizer.train("char", "abcdefghij " * 20)
-    probe = tab._probe("abcdefghij " * 10, tok, n_ctx=16)
+    probe = tab.fit_probe("abcdefghij " * 10, tok, 16)
     assert len(tok.encode(probe).ids) == 16

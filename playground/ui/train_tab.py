@@ -1,12 +1,14 @@
 """The Train tab: train a small GPT in the browser and watch the loss fall and the heads form
 (endpoint /train, streaming). The result becomes "My model" in the picker for this session only.
 
-The handler `on_train` only consumes `training.train_steps`: it yields a UI update at most every
-UPDATE_INTERVAL seconds (so drawing never slows training), stops between steps when the Stop
-button sets the session's flag, and registers the model at its last completed step whatever
-ends the run (finished, stopped, time limit, or the event cancelled). Runs share one queue
-(`concurrency_id="train"`, one at a time), so other users see their place in the queue.
-The model lives in the session registry (state.py), never in gr.State.
+The run itself is a `run.TrainingRun` (stop conditions, recording, thread count, the model and
+its card), shared with the CLI and notebooks; this module parses the form against the shared
+server's limits, draws what the run recorded at most every UPDATE_INTERVAL seconds (drawing never
+slows training), and registers the model at its last completed step whatever ends the run
+(finished, Stop, time limit, or the event cancelled). Runs share one queue
+(`concurrency_id="train"`, one at a time), so other users see their place in the queue. The
+model lives in the session registry (state.py), never in gr.State. Handlers return
+{component: value} dicts over the `TrainUI` that `build` makes.
 """
 
 from __future__ import annotations
@@ -19,20 +21,21 @@ import os
 import re
 import threading
 import time
+from dataclasses import dataclass
 
 import gradio as gr
 import numpy as np
 import plotly.graph_objects as go
-import torch
 
 from .. import api, figures, history
 from ..budget import RunBudget, RunStopped
 from ..checkpoint import CheckpointError, export_zip, load_checkpoint, save_checkpoint
 from ..config import ConfigError, ModelConfig, TrainConfig
-from ..corpora import CORPUS_NAMES, load_corpus, read_text_file, user_corpus
+from ..corpora import CORPUS_NAMES, read_text_file
 from ..errors import PlaygroundError as KeyedError
 from ..errors import register
 from ..model import parameter_count
+from ..run import StopConditions, TrainingRun, fit_probe
 from ..tokenizer import KINDS
 from ..training import train_steps
 from . import zerogpu
@@ -56,6 +59,7 @@ TRAIN_THREADS = int(os.environ.get("PLAYGROUND_TRAIN_THREADS", 1))
 UPDATE_INTERVAL = 0.5  # seconds between UI updates while training (at most ~2 per second)
 MAX_CURVE_POINTS = 600  # the train-loss line is thinned to this many points
 N_SNAPSHOTS = 10  # probe attention snapshots per run (plus step 0)
+SCORE_POINTS = 100  # a probe said twice gets its induction score measured ~this many times per run
 PROBE_MAX_TOKENS = 40
 BUILTIN_SIZE = 400_000  # bytes of a built-in corpus used for UI training (CLI default: 2 MB)
 # Your text may be up to 5 MB; its tokenizer learns from the first this many characters, which
@@ -69,11 +73,15 @@ INDUCTION_THRESHOLD = 0.3  # an induction score above this is far above chance (
 
 PRESETS = {
     "tiny": dict(corpus="stories-en", tokenizer="char", vocab=512, layers=2, heads=2, d_model=64, n_ctx=64,
-                 steps=500, batch=16, lr=3e-3),
+                 steps=500, batch=16, lr=3e-3, probe=DEFAULT_PROBE),
     "small": dict(corpus="stories-en", tokenizer="bpe", vocab=512, layers=4, heads=4, d_model=128, n_ctx=128,
-                  steps=1000, batch=16, lr=2e-3),
+                  steps=1000, batch=16, lr=2e-3, probe=DEFAULT_PROBE),
+    # Watch an induction head form live: see README "Live induction" for why this shape and data.
+    "induction": dict(corpus="repeats", tokenizer="char", vocab=64, layers=2, heads=2, d_model=64, n_ctx=64,
+                      steps=1500, batch=32, lr=3e-3, probe="vkbqzmxtwgjdvkbqzmxtwgjd"),
 }
-PRESET_FIELDS = ("corpus", "tokenizer", "vocab", "layers", "heads", "d_model", "n_ctx", "steps", "batch", "lr")
+PRESET_FIELDS = ("corpus", "tokenizer", "vocab", "layers", "heads", "d_model", "n_ctx", "steps", "batch", "lr",
+                 "probe")
 
 add(
     en={
@@ -87,6 +95,14 @@ add(
         "train_presets": "Presets",
         "train_preset_tiny": "tiny, ~30 s",
         "train_preset_small": "small, ~2 min",
+        "train_preset_induction": "Watch an induction head form",
+        "train_preset_induction_what": "**Watch an induction head form** fills the form with a 2-layer model "
+        "and a corpus of random letter strings, each said twice or more. The green line next to the loss is "
+        "the probe's **induction score**, measured while it trains: how much the best layer-1 head looks, "
+        "from a letter in the second copy, at the letter that followed it in the first copy. It stays near "
+        "chance, then jumps past 0.3 within a few hundred steps — and the loss drops with it.",
+        "train_score": " · induction score {score:.2f}",
+        "train_score_word": "induction score (probe)",
         "train_data": "### 1 · Data",
         "train_corpus": "Corpus",
         "train_corpus_info": "Built-in corpora are generated; choose “my text” to use the text or file below",
@@ -202,6 +218,13 @@ add(
         "train_presets": "预设",
         "train_preset_tiny": "迷你，约 30 秒",
         "train_preset_small": "小型，约 2 分钟",
+        "train_preset_induction": "看一个归纳头形成",
+        "train_preset_induction_what": "**看一个归纳头形成**：把表单填成一个 2 层模型和一份由随机字母串组成的语料，"
+        "每个串都出现两次或更多次。损失旁边的绿线是探针的**归纳分数**，在训练过程中实时测量：第 1 层最好的那个头，"
+        "从第二遍里的一个字母出发，有多少注意力落在第一遍中紧跟在这个字母后面的字母上。它先停在随机水平附近，然后在"
+        "几百步之内跳过 0.3——损失也随之下降。",
+        "train_score": " · 归纳分数 {score:.2f}",
+        "train_score_word": "归纳分数（探针）",
         "train_data": "### 1 · 数据",
         "train_corpus": "语料",
         "train_corpus_info": "内置语料是自动生成的；选择 “my text” 使用下面的文本或文件",
@@ -312,6 +335,59 @@ register({
 })
 
 
+# ---------------------------------------------------------------- what the handlers fill
+
+
+@dataclass
+class TrainUI:
+    """The Train tab's components, so handlers return {component: value} dicts (build makes it)."""
+
+    status: gr.HTML
+    loss_plot: FastPlot
+    sample: gr.Textbox
+    snap_slider: gr.Slider
+    snap_plot: FastPlot
+    before: FastPlot
+    after: FastPlot
+    my_model: gr.Markdown
+    picker: gr.Dropdown
+    params: gr.Markdown
+    fields: dict[str, gr.components.Component]  # the preset fields, by PRESET_FIELDS name
+
+    @property
+    def run_outputs(self) -> list:
+        """What /train streams into, in the API's order."""
+        return [self.status, self.loss_plot, self.sample, self.snap_slider, self.snap_plot, self.before,
+                self.after, self.my_model, self.picker]
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """The Train form's values, parsed and checked against this server's limits."""
+
+    corpus: str
+    pasted: str | None
+    upload: object
+    tokenizer: str
+    vocab: int
+    layers: int
+    heads: int
+    d_model: int
+    n_ctx: int
+    steps: int
+    batch: int
+    lr: float
+    seed: int
+    probe: str | None
+    continue_mine: bool
+
+    def train_config(self) -> TrainConfig:
+        """The tab's schedule: short warmup, ~20 evaluations and ~5 samples per run."""
+        return TrainConfig(steps=self.steps, batch_size=self.batch, lr=self.lr,
+                           warmup_steps=min(50, self.steps // 10), eval_interval=max(10, self.steps // 20),
+                           sample_interval=max(25, self.steps // 5), seed=self.seed)
+
+
 # ---------------------------------------------------------------- small pure helpers
 
 
@@ -355,18 +431,43 @@ def on_params(vocab, layers, heads, d_model, n_ctx, request: gr.Request | None =
     return text(key, lang, n=n, vocab=int(vocab), limit=MAX_PARAMS)
 
 
-def on_preset(name: str, request: gr.Request | None = None) -> tuple:
-    """Fill the fields of a preset (outputs in PRESET_FIELDS order, then the parameter count)."""
+def on_preset(ui: TrainUI, name: str, request: gr.Request | None = None) -> dict:
+    """Fill every field of a preset, and the parameter count."""
     p = PRESETS[name]
-    values = tuple(p[f] for f in PRESET_FIELDS)
-    return (*values, on_params(p["vocab"], p["layers"], p["heads"], p["d_model"], p["n_ctx"], request))
+    return {**{ui.fields[f]: p[f] for f in PRESET_FIELDS},
+            ui.params: on_params(p["vocab"], p["layers"], p["heads"], p["d_model"], p["n_ctx"], request)}
+
+
+def parse_request(corpus, pasted, upload, tokenizer, vocab, layers, heads, d_model, n_ctx, steps, batch, lr, seed,
+                  probe, continue_mine, lang: str) -> TrainRequest:
+    """The form as numbers, refused with a message naming the limit when over one. The model's
+    size is checked here against the vocabulary asked for (before any tokenizer is trained) and
+    again in `_make_run` against the one the tokenizer gave."""
+    req = TrainRequest(corpus, pasted, upload, tokenizer, _int(vocab, "vocab"), _int(layers, "layers"),
+                       _int(heads, "heads"), _int(d_model, "d_model"), _int(n_ctx, "context"), _int(steps, "steps"),
+                       _int(batch, "batch size"), _learning_rate(lr), _int(seed, "seed"), probe, bool(continue_mine))
+    if req.steps > MAX_STEPS:
+        raise gr.Error(text("train_err_steps", lang, limit=MAX_STEPS, value=req.steps))
+    if not 1 <= req.batch <= MAX_BATCH:
+        raise gr.Error(text("train_err_batch", lang, limit=MAX_BATCH))
+    if not req.continue_mine:
+        if not 8 <= req.n_ctx <= MAX_CTX:
+            raise gr.Error(text("train_err_ctx", lang, limit=MAX_CTX))
+        try:
+            param_count(req.vocab, req.layers, req.heads, req.d_model, req.n_ctx)  # the sizes fit together?
+        except ConfigError as err:
+            raise gr.Error(str(err)) from None
+    return req
 
 
 @functools.lru_cache(maxsize=8)
 def _builtin_data(corpus: str, kind: str, vocab: int, seed: int) -> api.TrainingData:
     """Built-in corpora are shared and read-only: prepare each once per process."""
-    size = BUILTIN_SIZE if corpus.startswith("stories") else None
-    return api.prepare_data(corpus, kind, vocab, seed=seed, size=size)
+    return api.prepare_data(corpus, kind, vocab, seed=seed, size=_builtin_size(corpus))
+
+
+def _builtin_size(corpus: str) -> int | None:
+    return BUILTIN_SIZE if corpus.startswith("stories") else None
 
 
 def _corpus_text(corpus: str, pasted: str | None, upload, lang: str) -> str | None:
@@ -386,24 +487,17 @@ def _path(file) -> str:
     return file if isinstance(file, str) else getattr(file, "name", None) or getattr(file, "path", "")
 
 
-def _prepare(corpus, user_text, kind, vocab, seed, check, tokenizer=None) -> api.TrainingData:
+def _data(req: TrainRequest, user_text: str | None, check, tokenizer=None) -> api.TrainingData:
     """The training data; with `tokenizer` (continue training) the corpus is encoded with it.
     `check()` runs between pieces of the work and raises when the run must stop."""
-    if tokenizer is None:
-        if user_text is None:
-            return _builtin_data(corpus, kind, vocab, seed)
-        return api.prepare_data(MY_TEXT, kind, vocab, seed=seed, text=user_text, check=check,
-                                tokenizer_chars=TOKENIZER_SAMPLE_CHARS)
-    if user_text is None:
-        size = BUILTIN_SIZE if corpus.startswith("stories") else None
-        data = load_corpus(corpus, seed=seed, size=size)
-    else:
-        data = user_corpus(user_text)
-    return api.encode_data(data, tokenizer, check)
+    if user_text is None and tokenizer is None:
+        return _builtin_data(req.corpus, req.tokenizer, req.vocab, req.seed)
+    return api.prepare_data(req.corpus, req.tokenizer, req.vocab, seed=req.seed, size=_builtin_size(req.corpus),
+                            text=user_text, check=check, tokenizer_chars=TOKENIZER_SAMPLE_CHARS, tokenizer=tokenizer)
 
 
-def _in_background(work, budget: RunBudget, lang: str, steps: int, kind: str):
-    """Run `work()` in a thread and yield a status line every UPDATE_INTERVAL until it ends;
+def _in_background(ui: TrainUI, work, budget: RunBudget, lang: str, steps: int, kind: str):
+    """Run `work()` in a thread and yield a status update every UPDATE_INTERVAL until it ends;
     returns its result (``data = yield from ...``). Closing this generator (the client went away,
     the event was cancelled) stops the work at its next check, so the slot is freed at once."""
     box: dict = {}
@@ -421,7 +515,7 @@ def _in_background(work, budget: RunBudget, lang: str, steps: int, kind: str):
             worker.join(UPDATE_INTERVAL)
             if worker.is_alive():
                 note = text("train_preparing_for", lang, kind=kind, seconds=budget.elapsed())
-                yield _progress_html(0, steps, text("train_preparing", lang, kind=kind), note), *(gr.skip(),) * 8
+                yield {ui.status: _progress_html(0, steps, text("train_preparing", lang, kind=kind), note)}
     finally:
         if worker.is_alive():  # closed early: tell the worker to stop at its next check
             budget.stop()
@@ -438,44 +532,45 @@ def _thin(xs: list, ys: list, limit: int = MAX_CURVE_POINTS) -> tuple[np.ndarray
     return x, y
 
 
-def loss_figure(run: dict, lang: str = "en") -> go.Figure:
-    x, y = _thin(run["steps"], run["losses"])
+def loss_figure(view: history.TrainingHistory, vocab: int, lang: str = "en") -> go.Figure:
+    """The loss curves, the ln(vocab) starting level and, for a probe said twice, its induction
+    score as a line on a 0-1 axis (live during a run, from the snapshots in a replay)."""
+    x, y = _thin(view.loss_steps, view.losses)
+    score = view.induction_line() or ((), ())
     fig = figures.loss_curve(
-        x, y, np.asarray(run["val_steps"], np.float32), np.asarray(run["val_losses"], np.float32),
+        x, y, np.asarray(view.val_steps, np.float32), np.asarray(view.val_losses, np.float32),
         title=text("train_loss_title", lang), xlabel=text("train_step_word", lang),
         ylabel=text("train_loss_word", lang), train_label=text("train_train_word", lang),
-        val_label=text("train_val_word", lang))
-    start = run.get("ln_vocab")
-    if start:
-        fig.add_hline(y=start, line=dict(color="#999999", dash="dot", width=1),
-                      annotation_text=f"ln({run['vocab']}) = {start:.2f}", annotation_position="bottom right")
+        val_label=text("train_val_word", lang), score_steps=np.asarray(score[0], np.float32),
+        scores=np.asarray(score[1], np.float32), score_label=text("train_score_word", lang),
+        score_threshold=INDUCTION_THRESHOLD)
+    start = math.log(vocab)
+    fig.add_hline(y=start, line=dict(color="#999999", dash="dot", width=1),
+                  annotation_text=f"ln({vocab}) = {start:.2f}", annotation_position="bottom right")
     fig.layout.height = 380
     fig.layout.legend.y = 0.8  # below the ln(vocab) line's label
     return fig
 
 
-def snapshot_figure(view: dict, index: int, lang: str = "en", title: str | None = None) -> go.Figure:
-    steps = view["steps"]
-    index = min(max(int(index or 0), 0), len(steps) - 1)
-    step = steps[index]
-    pattern = view["patterns"][step]
-    n_heads = pattern.shape[1]
+def snapshot_figure(view: history.TrainingHistory, index: int, lang: str = "en", title: str | None = None) -> go.Figure:
+    index = min(max(int(index or 0), 0), len(view.steps) - 1)
+    step = view.steps[index]
+    pattern = view.patterns[index]  # (L, H, T, T)
     return figures.attention_grid(
-        pattern, view["labels"], title=title or text("train_snap_title", lang, step=step),
+        pattern, view.tokens, title=title or text("train_snap_title", lang, step=step),
         layer_label=text("train_layer_word", lang), head_label=text("train_head_word", lang),
-        cell_px=max(60, min(140, 300 // n_heads)))
+        cell_px=max(60, min(140, 300 // pattern.shape[1])))
 
 
-def _snapshot_outputs(view: dict, lang: str):
-    """Slider update, the scrubbed snapshot (latest), before and after figures."""
-    n = len(view["steps"])
-    last = view["steps"][-1]
-    return (
-        gr.update(minimum=0, maximum=max(1, n - 1), value=n - 1, step=1, interactive=n > 1),
-        snapshot_figure(view, n - 1, lang),
-        snapshot_figure(view, 0, lang, title=text("train_before", lang)),
-        snapshot_figure(view, n - 1, lang, title=text("train_after", lang, step=last)),
-    )
+def _snapshot_updates(ui: TrainUI, view: history.TrainingHistory, lang: str) -> dict:
+    """Slider, the scrubbed snapshot (latest), before and after figures."""
+    n = len(view.steps)
+    return {
+        ui.snap_slider: gr.update(minimum=0, maximum=max(1, n - 1), value=n - 1, step=1, interactive=n > 1),
+        ui.snap_plot: snapshot_figure(view, n - 1, lang),
+        ui.before: snapshot_figure(view, 0, lang, title=text("train_before", lang)),
+        ui.after: snapshot_figure(view, n - 1, lang, title=text("train_after", lang, step=view.steps[-1])),
+    }
 
 
 def my_model_markdown(session, lang: str = "en") -> str:
@@ -510,39 +605,23 @@ def _progress_html(done: int, total: int, line: str, note: str = "") -> str:
     )
 
 
-class _Threads:
-    """Use TRAIN_THREADS torch threads while this generator computes, the caller's count while it
-    is suspended (each resume may run on another worker thread, and inference requests share them)."""
-
-    def __init__(self, n: int) -> None:
-        self.n, self.saved = n, None
-
-    def __enter__(self):
-        self.saved = torch.get_num_threads()
-        torch.set_num_threads(self.n)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.saved is not None:
-            torch.set_num_threads(self.saved)
-            self.saved = None
-
-
 # ---------------------------------------------------------------- handlers
 
 
 @zerogpu.gpu(duration=int(MAX_SECONDS) + 30)
-def _train_on_gpu(*args, model=None, **kwargs):
+def _train_on_gpu(*args, model=None, device=None, **kwargs):
     """`train_steps` — in a GPU worker on a ZeroGPU Space (zerogpu.py), where each step's model
-    comes back as a CPU copy; elsewhere exactly `train_steps` on the device setting."""
+    comes back as a CPU copy; elsewhere exactly `train_steps` on the device setting (the
+    TrainingRun's engine: `device` is chosen here, not by the run)."""
+    del device
     where = zerogpu.device()
     for stats in train_steps(*args, model=None if model is None else model.to(where), device=where, **kwargs):
         stats.model = zerogpu.to_cpu_if_crossing(stats.model)
         yield stats
 
 
-
 def on_train(
+    ui: TrainUI,
     corpus: str = "stories-en",
     pasted: str | None = None,
     upload=None,
@@ -560,21 +639,16 @@ def on_train(
     continue_mine: bool = False,
     request: gr.Request | None = None,
 ):
-    """Train and stream updates: (status, loss plot, sample, snapshot slider, snapshot, before,
-    after, my-model markdown, picker). Stop (on_stop), the time limit or a cancelled event end the
-    run between steps; the model at its last completed step becomes this session's My model."""
+    """Train and stream updates into `ui.run_outputs`. Stop (on_stop), the time limit or a
+    cancelled event end the run (preparation included); the model at its last completed step
+    becomes this session's My model. The run itself (stop conditions, recording, threads) is a
+    TrainingRun."""
     lang, session = language(request), session_of(request)
-    steps_n, batch_n, seed_n = _int(steps, "steps"), _int(batch, "batch size"), _int(seed, "seed")
-    lr_value = _learning_rate(lr)
-    if steps_n > MAX_STEPS:
-        raise gr.Error(text("train_err_steps", lang, limit=MAX_STEPS, value=steps_n))
-    if not 1 <= batch_n <= MAX_BATCH:
-        raise gr.Error(text("train_err_batch", lang, limit=MAX_BATCH))
+    req = parse_request(corpus, pasted, upload, tokenizer, vocab, layers, heads, d_model, n_ctx, steps, batch, lr,
+                        seed, probe, continue_mine, lang)
     if REGISTRY.is_busy(session, "training"):
         raise gr.Error(text("train_err_busy", lang))
-    skip = gr.skip()
-    status = _progress_html(0, steps_n, text("train_preparing", lang, kind=tokenizer))
-    yield status, *(skip,) * 8
+    yield {ui.status: _progress_html(0, req.steps, text("train_preparing", lang, kind=req.tokenizer))}
 
     # The run's clock starts now: preparing the data counts toward MAX_SECONDS, and Stop works
     # from here on (the stop flag is registered before any preparation).
@@ -582,156 +656,125 @@ def on_train(
     budget = RunBudget(MAX_SECONDS, stop)
     REGISTRY.put(session, STOP_SLOT, stop)
     try:
-        base_model = None
-        user_text = _corpus_text(corpus, pasted, upload, lang)  # size-checked when read, before any work
-        if continue_mine:
-            mine = get_my_model(session)
-            if parameter_count(mine.bundle.config) > MAX_PARAMS:
-                raise gr.Error(text("train_err_continue_params", lang, n=parameter_count(mine.bundle.config),
-                                    limit=MAX_PARAMS))
-            base_model = copy.deepcopy(mine.bundle.model)
-            data = yield from _in_background(
-                lambda: _prepare(corpus, user_text, tokenizer, None, seed_n, budget.check, mine.bundle.tokenizer),
-                budget, lang, steps_n, tokenizer)
-            model_cfg = base_model.cfg
-        else:
-            ctx_n = _int(n_ctx, "context")
-            if not 8 <= ctx_n <= MAX_CTX:
-                raise gr.Error(text("train_err_ctx", lang, limit=MAX_CTX))
-            param_count(_int(vocab, "vocab"), layers, heads, d_model, ctx_n)  # sizes fit? (before the tokenizer)
-            vocab_n = _int(vocab, "vocab")
-            data = yield from _in_background(
-                lambda: _prepare(corpus, user_text, tokenizer, vocab_n, seed_n, budget.check),
-                budget, lang, steps_n, tokenizer)
-            model_cfg = ModelConfig(n_layers=_int(layers, "layers"), n_heads=_int(heads, "heads"),
-                                    d_model=_int(d_model, "d_model"), n_ctx=ctx_n,
-                                    d_vocab=data.tokenizer.vocab_size)
-            if parameter_count(model_cfg) > MAX_PARAMS:
-                raise gr.Error(text("train_err_params", lang, n=parameter_count(model_cfg), limit=MAX_PARAMS))
-        train_cfg = TrainConfig(
-            steps=steps_n, batch_size=batch_n, lr=lr_value, warmup_steps=min(50, steps_n // 10),
-            eval_interval=max(10, steps_n // 20), sample_interval=max(25, steps_n // 5), seed=seed_n)
+        run = yield from _make_run(ui, req, session, lang, budget)
     except RunStopped as err:  # Stop pressed while preparing: say so, nothing to keep
         REGISTRY.pop(session, STOP_SLOT)
-        yield _progress_html(0, steps_n, err.message(lang)), *(skip,) * 8
+        yield {ui.status: _progress_html(0, req.steps, err.message(lang))}
         return
-    except gr.Error:
-        REGISTRY.pop(session, STOP_SLOT)
-        raise
-    except KeyedError as err:  # worded in the user's language (ConfigError, CorpusError, RunTimeUp...)
-        REGISTRY.pop(session, STOP_SLOT)
-        raise gr.Error(err.message(lang)) from None
-    except ValueError as err:  # older library errors: English
-        REGISTRY.pop(session, STOP_SLOT)
-        raise gr.Error(str(err)) from None
     except BaseException:
         REGISTRY.pop(session, STOP_SLOT)
         raise
 
-    probe_text = _probe(probe, data.tokenizer, model_cfg.n_ctx)
-    vocab_n = data.tokenizer.vocab_size
-    run = dict(steps=[], losses=[], val_steps=[], val_losses=[], vocab=vocab_n, ln_vocab=math.log(vocab_n))
-    probe_tokens = data.tokenizer.encode(probe_text).tokens[: model_cfg.n_ctx] if probe_text else []
-    view = {"steps": [], "patterns": {}, "labels": [tok.display for tok in probe_tokens]}
-    start_note = text("train_start_note", lang, vocab=vocab_n, ln=math.log(vocab_n))
-    last, reason, sample, latest_sample, warned = None, "done", skip, "", False
-
+    start_note = text("train_start_note", lang, vocab=run.data.tokenizer.vocab_size,
+                      ln=math.log(run.data.tokenizer.vocab_size))
+    next_update, warned = 0.0, False
     with REGISTRY.busy(session, "training", text("train_err_busy", lang)):
-        iterator = _train_on_gpu(
-            model_cfg, train_cfg, data.train_ids, data.val_ids, probe_text or None, tokenizer=data.tokenizer,
-            model=base_model, snapshot_steps=history.snapshot_steps(steps_n, N_SNAPSHOTS) if probe_text else ())
-        threads = _Threads(TRAIN_THREADS)
-        next_update = 0.0
-        threads.__enter__()
+        steps_iter = iter(run)
         try:
-            for stats in iterator:
-                last = stats
-                run["steps"].append(stats.step)
-                run["losses"].append(stats.loss)
-                if stats.val_loss is not None:
-                    run["val_steps"].append(stats.step)
-                    run["val_losses"].append(stats.val_loss)
-                new_snapshot = bool(stats.snapshots)
-                for step, pattern in stats.snapshots.items():
-                    view["steps"].append(step)
-                    view["patterns"][step] = pattern
-                if stats.sample is not None:
-                    sample = latest_sample = stats.sample
-                if stop.is_set():
-                    reason = "stopped"
-                    break
-                if budget.expired() and stats.step < stats.steps:  # counted from Start, preparation included
-                    reason = "time"
-                    break
+            for stats in steps_iter:
                 if not warned and stats.step == 10 and stats.elapsed / 10 * stats.steps > MAX_SECONDS * 1.1:
                     warned = True
                     gr.Warning(text("train_warn_slow", lang, steps=stats.steps,
                                     need=stats.elapsed / 10 * stats.steps, limit=MAX_SECONDS))
-                now = time.perf_counter()
-                if now >= next_update or new_snapshot or stats.step == stats.steps:
+                if time.perf_counter() >= next_update or stats.snapshots or stats.step == stats.steps:
                     REGISTRY.touch(session)
-                    snaps = _snapshot_outputs(view, lang) if (new_snapshot and view["steps"]) else (skip,) * 4
-                    update = (_status(stats, lang, start_note), loss_figure(run, lang), sample, *snaps, skip, skip)
-                    sample = skip
-                    threads.__exit__()
-                    yield update
-                    threads.__enter__()
+                    yield _live_update(ui, run, stats, lang, start_note)
                     next_update = time.perf_counter() + UPDATE_INTERVAL
         finally:
-            threads.__exit__()
-            iterator.close()
+            steps_iter.close()  # a cancelled event: end the run now, so its reason is set
             REGISTRY.pop(session, STOP_SLOT)
-            if last is not None:  # also when the event is cancelled: keep the last completed step
-                _register(session, data, last, run)
-                if view["steps"]:
-                    REGISTRY.put(session, VIEW_SLOT, view)
+            if run.last is not None:  # also when the event is cancelled: keep the last completed step
+                _register(session, run)
 
-    if last is None:
+    if run.last is None:
         return
-    key = {"done": "train_done", "stopped": "train_stopped", "time": "train_time_up"}[reason]
-    final = text(key, lang, step=last.step, elapsed=last.elapsed, minutes=MAX_SECONDS / 60)
-    if view["steps"]:  # a repeated probe: say whether an induction head formed during this run
-        steps = view["steps"]
-        run_history = history.TrainingHistory(probe_text, view["labels"], steps,
-                                               np.stack([view["patterns"][step] for step in steps]))
-        final += _induction_note(run_history, lang)
-    snaps = _snapshot_outputs(view, lang) if view["steps"] else (skip,) * 4
-    yield (_progress_html(last.step, last.steps, _line(last, lang), final), loss_figure(run, lang), latest_sample,
-           *snaps, my_model_markdown(session, lang), picker_update(session, select=True))
-    if reason == "time":
-        raise gr.Error(text("train_err_time", lang, minutes=MAX_SECONDS / 60, step=last.step, steps=last.steps))
+    yield _final_update(ui, run, session, lang)
+    if run.reason == "time":
+        raise gr.Error(text("train_err_time", lang, minutes=MAX_SECONDS / 60, step=run.last.step,
+                            steps=run.last.steps))
 
 
-def _probe(probe: str | None, tokenizer, n_ctx: int) -> str:
-    """The probe text, cut to PROBE_MAX_TOKENS tokens and the model's context (snapshots are kept
-    per session, and a snapshot covers at most n_ctx positions)."""
-    if not probe or not probe.strip():
-        return ""
-    ids = tokenizer.encode(probe[:2000]).ids
-    limit = min(PROBE_MAX_TOKENS, n_ctx)
-    return probe if len(ids) <= limit else tokenizer.decode(ids[:limit])
+def _make_run(ui: TrainUI, req: TrainRequest, session: str, lang: str, budget: RunBudget):
+    """Prepare the data (in the background, status updates yielded) and the model — fresh, or a
+    copy of My model to continue — as a TrainingRun within this server's limits; returns it."""
+    try:
+        user_text = _corpus_text(req.corpus, req.pasted, req.upload, lang)  # size-checked when read
+        if req.continue_mine:
+            mine = get_my_model(session)
+            n = parameter_count(mine.bundle.config)
+            if n > MAX_PARAMS:
+                raise gr.Error(text("train_err_continue_params", lang, n=n, limit=MAX_PARAMS))
+            base_model = copy.deepcopy(mine.bundle.model)  # My model stays as it is until the run ends
+            data = yield from _in_background(ui, lambda: _data(req, user_text, budget.check, mine.bundle.tokenizer),
+                                             budget, lang, req.steps, req.tokenizer)
+            model_cfg = base_model.cfg
+        else:
+            base_model = None
+            data = yield from _in_background(ui, lambda: _data(req, user_text, budget.check), budget, lang,
+                                             req.steps, req.tokenizer)
+            model_cfg = ModelConfig(n_layers=req.layers, n_heads=req.heads, d_model=req.d_model, n_ctx=req.n_ctx,
+                                    d_vocab=data.tokenizer.vocab_size)
+            if parameter_count(model_cfg) > MAX_PARAMS:
+                raise gr.Error(text("train_err_params", lang, n=parameter_count(model_cfg), limit=MAX_PARAMS))
+        probe = fit_probe(req.probe, data.tokenizer, min(PROBE_MAX_TOKENS, model_cfg.n_ctx))
+        return TrainingRun(data, model_cfg, req.train_config(), model=base_model, probe=probe,
+                           n_snapshots=N_SNAPSHOTS, score_every=max(1, req.steps // SCORE_POINTS),
+                           stop=StopConditions(max_seconds=MAX_SECONDS), budget=budget, threads=TRAIN_THREADS,
+                           engine=_train_on_gpu)
+    except (gr.Error, RunStopped):
+        raise
+    except KeyedError as err:  # worded in the user's language (ConfigError, CorpusError, RunTimeUp...)
+        raise gr.Error(err.message(lang)) from None
+    except ValueError as err:  # older library errors: English
+        raise gr.Error(str(err)) from None
 
 
-def _line(stats, lang: str) -> str:
+def _line(run: TrainingRun, stats, lang: str) -> str:
     val = text("train_val", lang, val=stats.val_loss) if stats.val_loss is not None else ""
+    scores = run.recorder.scores
+    if scores:
+        val += text("train_score", lang, score=scores[-1])
     return text("train_status", lang, step=stats.step, steps=stats.steps, loss=stats.loss, val=val,
                 tps=stats.tokens_per_s, elapsed=stats.elapsed, eta=stats.eta)
 
 
-def _status(stats, lang: str, note: str) -> str:
-    return _progress_html(stats.step, stats.steps, _line(stats, lang), note)
+def _live_update(ui: TrainUI, run: TrainingRun, stats, lang: str, note: str) -> dict:
+    """Status, loss plot (with the induction line), a new sample, and the snapshots when one was taken."""
+    view = run.history()
+    update = {ui.status: _progress_html(stats.step, stats.steps, _line(run, stats, lang), note),
+              ui.loss_plot: loss_figure(view, run.data.tokenizer.vocab_size, lang)}
+    if stats.sample is not None:
+        update[ui.sample] = stats.sample
+    if stats.snapshots:
+        update.update(_snapshot_updates(ui, view, lang))
+    return update
 
 
-def _register(session: str, data: api.TrainingData, last, run: dict) -> None:
-    model = last.model.eval()
-    val = run["val_losses"][-1] if run["val_losses"] else None
-    info = {"source": "train", "steps": last.step, "corpus": data.corpus_name, "val_loss": val,
-            "train_loss": last.loss, "tokens_per_s": last.tokens_per_s}
-    meta = {"tokenizer_kind": data.tokenizer.kind, "corpus": data.corpus_name,
-            "training": {"steps": last.step, "train_loss": round(last.loss, 4),
-                         "val_loss": None if val is None else round(val, 4)}}
-    bundle = api.ModelBundle(MY_MODEL, model, data.tokenizer, meta, None)
-    set_my_model(session, bundle, info)
+def _final_update(ui: TrainUI, run: TrainingRun, session: str, lang: str) -> dict:
+    """Why the run ended, the induction note for a probe said twice, and My model."""
+    last = run.last
+    key = {"done": "train_done", "stopped": "train_stopped", "time": "train_time_up"}[run.reason]
+    final = text(key, lang, step=last.step, elapsed=last.elapsed, minutes=MAX_SECONDS / 60)
+    view = run.history()
+    final += _induction_note(view, lang)
+    update = {ui.status: _progress_html(last.step, last.steps, _line(run, last, lang), final),
+              ui.loss_plot: loss_figure(view, run.data.tokenizer.vocab_size, lang),
+              ui.sample: run.latest_sample, ui.my_model: my_model_markdown(session, lang),
+              ui.picker: picker_update(session, select=True)}
+    if view.steps:
+        update.update(_snapshot_updates(ui, view, lang))
+    return update
+
+
+def _register(session: str, run: TrainingRun) -> None:
+    """The run's model becomes this session's My model (with its last evaluation, no extra work)."""
+    bundle = run.finish(MY_MODEL, final_eval=False)
+    training = bundle.meta["training"]
+    info = {"source": "train", "steps": training["steps"], "corpus": run.data.corpus_name,
+            "val_loss": training["val_loss"], "train_loss": run.last.loss, "tokens_per_s": run.last.tokens_per_s}
+    set_my_model(session, api.ModelBundle(MY_MODEL, bundle.model, bundle.tokenizer, bundle.meta, None), info)
+    if run.recorder.snapshots:
+        REGISTRY.put(session, VIEW_SLOT, run.history())
 
 
 def on_stop(request: gr.Request | None = None) -> None:
@@ -747,15 +790,14 @@ def on_stop(request: gr.Request | None = None) -> None:
 def on_scrub(index, request: gr.Request | None = None):
     """Snapshot slider moved: draw that moment's attention (no model run)."""
     view = REGISTRY.peek(session_of(request), VIEW_SLOT)
-    if not view or not view["steps"]:
+    if view is None or not view.steps:
         return gr.skip()
     return snapshot_figure(view, index, language(request))
 
 
-def on_replay(name: str, request: gr.Request | None = None):
-    """Show a shipped model's recorded training in the snapshot view and the loss plot (outputs:
-    status, loss plot, sample, slider, snapshot, before, after). Nothing is trained; the sample
-    is the one its card recorded at the end of training."""
+def on_replay(ui: TrainUI, name: str, request: gr.Request | None = None) -> dict:
+    """Show a shipped model's recorded training in the snapshot view and the loss plot. Nothing is
+    trained; the sample is the one its card recorded at the end of training."""
     lang, session = language(request), session_of(request)
     if REGISTRY.is_busy(session, "training"):
         raise gr.Error(text("train_err_replay_busy", lang))
@@ -764,30 +806,26 @@ def on_replay(name: str, request: gr.Request | None = None):
         bundle = api.load_model(name)
     except ValueError as err:  # PlaygroundError: unknown name or a broken history.json
         raise gr.Error(str(err)) from None
-    view = recorded.view()
-    REGISTRY.put(session, VIEW_SLOT, view)
-    vocab = bundle.tokenizer.vocab_size
-    run = dict(steps=recorded.loss_steps, losses=recorded.losses, val_steps=recorded.val_steps,
-               val_losses=recorded.val_losses, vocab=vocab, ln_vocab=math.log(vocab))
-    sample = str((bundle.card or {}).get("sample", ""))
+    REGISTRY.put(session, VIEW_SLOT, recorded)
     last_step = recorded.loss_steps[-1] if recorded.loss_steps else recorded.steps[-1]
     status = text("train_replay_status", lang, name=name, steps=last_step, n=len(recorded.steps),
                   probe=recorded.probe)
     status += _induction_note(recorded, lang)
-    return (_bold(status), loss_figure(run, lang), sample, *_snapshot_outputs(view, lang))
+    return {ui.status: _bold(status), ui.loss_plot: loss_figure(recorded, bundle.tokenizer.vocab_size, lang),
+            ui.sample: str((bundle.card or {}).get("sample", "")), **_snapshot_updates(ui, recorded, lang)}
 
 
-def _induction_note(recorded: history.TrainingHistory, lang: str) -> str:
-    """For a probe that says one sequence twice: how the best induction score of the layer that
-    ends highest moved across the snapshots, and the first step it passed 0.3 ("" otherwise)."""
-    scores = recorded.induction_scores()  # (S, L, H) or None
-    if scores is None or len(recorded.steps) < 2:
+def _induction_note(view: history.TrainingHistory, lang: str) -> str:
+    """For a probe that says one sequence twice: how the best induction score (layers 1 and up)
+    moved during training, and the first step it passed the threshold ("" otherwise)."""
+    line = view.induction_line()
+    if line is None or len(line[0]) < 2:
         return ""
-    layer = int(scores[-1].max(-1).argmax())
-    best = scores[:, layer].max(-1)  # (S,) best head of that layer at each snapshot
-    crossed = [step for step, score in zip(recorded.steps, best) if score >= INDUCTION_THRESHOLD]
-    values = dict(layer=layer, first=float(best[0]), last=float(best[-1]), last_step=recorded.steps[-1],
-                  threshold=INDUCTION_THRESHOLD)
+    steps, best = line
+    n_layers = view.patterns.shape[1] if view.steps else 2
+    layer = "0" if n_layers == 1 else "1" if n_layers == 2 else f"1–{n_layers - 1}"
+    crossed = [step for step, score in zip(steps, best) if score >= INDUCTION_THRESHOLD]
+    values = dict(layer=layer, first=best[0], last=best[-1], last_step=steps[-1], threshold=INDUCTION_THRESHOLD)
     if crossed:
         return text("train_replay_induction", lang, cross=crossed[0], **values)
     return text("train_replay_no_cross", lang, **values)
@@ -795,7 +833,7 @@ def _induction_note(recorded: history.TrainingHistory, lang: str) -> str:
 
 def on_export(request: gr.Request | None = None) -> str:
     """Write My model as a checkpoint zip in the session's temp folder; returns its path."""
-    lang, session = language(request), session_of(request)
+    session = session_of(request)
     try:
         mine = get_my_model(session)
         steps = mine.info.get("steps")
@@ -806,15 +844,14 @@ def on_export(request: gr.Request | None = None) -> str:
         path = export_zip(folder, mine.folder() / f"{name}.zip")
     except ValueError as err:
         raise gr.Error(str(err)) from None
-    del lang
     return str(path)
 
 
-def on_upload(file, request: gr.Request | None = None):
+def on_upload(ui: TrainUI, file, request: gr.Request | None = None) -> dict:
     """A checkpoint zip becomes My model (validated: safetensors and JSON only, never pickle)."""
     lang, session = language(request), session_of(request)
     if not file:
-        return gr.skip(), gr.skip()
+        return {}
     try:
         path = check_upload(_path(file))  # only a file Gradio received from this user
         ckpt = load_checkpoint(path, max_params=MAX_UPLOAD_PARAMS)  # refused from config.json, before tensors
@@ -831,26 +868,27 @@ def on_upload(file, request: gr.Request | None = None):
     bundle = api.ModelBundle(MY_MODEL, ckpt.model, ckpt.tokenizer, ckpt.meta, ckpt.card)
     training = (ckpt.meta or {}).get("training") or {}
     set_my_model(session, bundle, {"source": "upload", "name": name, "val_loss": training.get("val_loss")})
-    return my_model_markdown(session, lang), picker_update(session, select=True)
+    return {ui.my_model: my_model_markdown(session, lang), ui.picker: picker_update(session, select=True)}
 
 
-def on_load(request: gr.Request | None = None):
+def on_load(ui: TrainUI, request: gr.Request | None = None) -> dict:
     """Page load: the idle status with the limits, and this session's model summary."""
     lang = language(request)
     status = _bold(text("train_status_idle", lang, params=MAX_PARAMS, steps=MAX_STEPS, minutes=MAX_SECONDS / 60))
-    return status, my_model_markdown(request, lang)
+    return {ui.status: status, ui.my_model: my_model_markdown(request, lang)}
 
 
 # ---------------------------------------------------------------- layout
 
 
-def build(shared, demo: gr.Blocks) -> None:
+def build(shared, demo: gr.Blocks) -> TrainUI:
     """Layout of the Train tab and its events (/train streams; one run at a time server-wide)."""
     p = PRESETS["tiny"]
     gr.Markdown(t("train_what"), elem_classes="explain", elem_id="train-what")
     with gr.Row():
-        tiny = gr.Button(t("train_preset_tiny"), elem_id="train-preset-tiny", size="sm")
-        small = gr.Button(t("train_preset_small"), elem_id="train-preset-small", size="sm")
+        preset_buttons = {name: gr.Button(t(f"train_preset_{name}"), elem_id=f"train-preset-{name}", size="sm")
+                          for name in PRESETS}
+    gr.Markdown(t("train_preset_induction_what"), elem_classes="explain", elem_id="train-induction-what")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=320):
             gr.Markdown(t("train_data"))
@@ -881,7 +919,7 @@ def build(shared, demo: gr.Blocks) -> None:
                 lr = gr.Number(p["lr"], label=t("train_lr"), minimum=1e-6, maximum=1.0, step=1e-4,
                                elem_id="train-lr")
                 seed = gr.Number(0, label=t("train_seed"), precision=0, minimum=0, elem_id="train-seed")
-            probe = gr.Textbox(DEFAULT_PROBE, label=t("train_probe"), lines=1, elem_id="train-probe")
+            probe = gr.Textbox(p["probe"], label=t("train_probe"), lines=1, elem_id="train-probe")
             continue_mine = gr.Checkbox(False, label=t("train_continue"), elem_id="train-continue")
             with gr.Row():
                 start = gr.Button(t("train_start"), variant="primary", elem_id="train-start")
@@ -919,30 +957,36 @@ def build(shared, demo: gr.Blocks) -> None:
         uploaded = gr.File(label=t("train_upload"), file_types=[".zip"], type="filepath",
                            elem_id="train-upload", height=90)
 
+    fields = dict(corpus=corpus, tokenizer=kind, vocab=vocab, layers=layers, heads=heads, d_model=d_model,
+                  n_ctx=n_ctx, steps=steps, batch=batch, lr=lr, probe=probe)
+    ui = TrainUI(status, loss_plot, sample, snap_slider, snap_plot, before, after, my_md, shared.picker, params,
+                 fields)
+
     # ---- events
     size_inputs = [vocab, layers, heads, d_model, n_ctx]
     for comp in size_inputs:
         comp.change(on_params, size_inputs, params, api_visibility="private", queue=False, show_progress="hidden")
-    preset_outputs = [corpus, kind, vocab, layers, heads, d_model, n_ctx, steps, batch, lr, params]
-    tiny.click(functools.partial(on_preset, "tiny"), None, preset_outputs, api_visibility="private", queue=False)
-    small.click(functools.partial(on_preset, "small"), None, preset_outputs, api_visibility="private", queue=False)
+    for name, button in preset_buttons.items():
+        button.click(functools.partial(on_preset, ui, name), None, [*fields.values(), params],
+                     api_visibility="private", queue=False)
 
     inputs = [corpus, pasted, upload, kind, vocab, layers, heads, d_model, n_ctx, steps, batch, lr, seed, probe,
               continue_mine]
-    outputs = [status, loss_plot, sample, snap_slider, snap_plot, before, after, my_md, shared.picker]
-    start.click(on_train, inputs, outputs, api_name="train", concurrency_id="train", concurrency_limit=1,
-                show_progress="minimal")
+    start.click(functools.partial(on_train, ui), inputs, ui.run_outputs, api_name="train", concurrency_id="train",
+                concurrency_limit=1, show_progress="minimal")
     stop.click(on_stop, None, None, api_name="stop_training", queue=False)
-    replay.click(on_replay, replay_name, [status, loss_plot, sample, snap_slider, snap_plot, before, after],
+    replay.click(functools.partial(on_replay, ui), replay_name,
+                 [status, loss_plot, sample, snap_slider, snap_plot, before, after],
                  api_name="replay_training", concurrency_id="train-scrub", concurrency_limit=8)
     snap_slider.input(on_scrub, snap_slider, snap_plot, api_visibility="private", concurrency_id="train-scrub",
                       concurrency_limit=8, trigger_mode="always_last", show_progress="hidden")
     export.click(on_export, None, download, api_name="export_model", concurrency_id="train-files",
                  concurrency_limit=2)
-    uploaded.upload(on_upload, uploaded, [my_md, shared.picker], api_name="upload_model",
+    uploaded.upload(functools.partial(on_upload, ui), uploaded, [my_md, shared.picker], api_name="upload_model",
                     concurrency_id="train-files", concurrency_limit=2)
-    demo.load(on_load, None, [status, my_md], api_visibility="private", queue=False)
+    demo.load(functools.partial(on_load, ui), None, [status, my_md], api_visibility="private", queue=False)
     demo.unload(_forget)
+    return ui
 
 
 def _forget(request: gr.Request = None) -> None:
