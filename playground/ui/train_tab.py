@@ -76,9 +76,6 @@ PRESETS = {
                  steps=500, batch=16, lr=3e-3, probe=DEFAULT_PROBE),
     "small": dict(corpus="stories-en", tokenizer="bpe", vocab=512, layers=4, heads=4, d_model=128, n_ctx=128,
                   steps=1000, batch=16, lr=2e-3, probe=DEFAULT_PROBE),
-    # Watch an induction head form live: see README "Live induction" for why this shape and data.
-    "induction": dict(corpus="repeats", tokenizer="char", vocab=64, layers=2, heads=2, d_model=64, n_ctx=64,
-                      steps=1500, batch=32, lr=3e-3, probe="vkbqzmxtwgjdvkbqzmxtwgjd"),
 }
 PRESET_FIELDS = ("corpus", "tokenizer", "vocab", "layers", "heads", "d_model", "n_ctx", "steps", "batch", "lr",
                  "probe")
@@ -888,7 +885,8 @@ def build(shared, demo: gr.Blocks) -> TrainUI:
     with gr.Row():
         preset_buttons = {name: gr.Button(t(f"train_preset_{name}"), elem_id=f"train-preset-{name}", size="sm")
                           for name in PRESETS}
-    gr.Markdown(t("train_preset_induction_what"), elem_classes="explain", elem_id="train-induction-what")
+    if "induction" in PRESETS:
+        gr.Markdown(t("train_preset_induction_what"), elem_classes="explain", elem_id="train-induction-what")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=320):
             gr.Markdown(t("train_data"))
