@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .errors import PlaygroundError, register
+from .errors import Label, PlaygroundError, register
 
 register({
     "run.stopped": (
@@ -40,14 +40,14 @@ class RunStopped(PlaygroundError):
     """Stop was pressed (or the client went away) before the work finished."""
 
     def __init__(self, stage: str = "run.stage_preparing") -> None:
-        super().__init__("run.stopped", stage=stage)
+        super().__init__("run.stopped", stage=Label(stage))
 
 
 class RunTimeUp(PlaygroundError):
     """The run's wall-time limit passed before the work finished."""
 
     def __init__(self, seconds: float, stage: str = "run.stage_preparing") -> None:
-        super().__init__("run.time_up", seconds=seconds, stage=stage)
+        super().__init__("run.time_up", seconds=seconds, stage=Label(stage))
 
 
 class RunBudget:

@@ -17,6 +17,7 @@ is never expired under its own feet.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -25,8 +26,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import Label, PlaygroundError, register
+
 DEFAULT_TTL = 30 * 60  # seconds a session may stay idle before its objects are freed
 MAX_TOMBSTONES = 10_000  # remembered expired session ids (to say "expired", not "never existed")
+MB = 1024 * 1024
+
+register({
+    "session.evicted": (
+        "{what} was removed to make room for other users: this server keeps at most {limit_mb} MB for "
+        "all sessions together and frees the least recently used first. Do it again ({again})",
+        "{what}已被清除，为其他用户腾出空间：这台服务器为所有会话一共最多保留 {limit_mb} MB，"
+        "最久未使用的先被清除。请重新操作（{again}）",
+    ),
+    "session.again_default": ("train, upload or run it again", "重新训练、上传或运行"),
+})
 
 
 class SessionError(ValueError):
@@ -35,6 +49,32 @@ class SessionError(ValueError):
 
 class SessionBusy(SessionError):
     """The session already runs a job of this kind (one at a time per session)."""
+
+
+class SessionEvicted(SessionError, PlaygroundError):
+    """The slot was freed early by the memory budget (least recently used session first)."""
+
+
+def nbytes(value: Any, _depth: int = 0) -> int:
+    """About how many bytes `value` keeps alive: arrays and tensors exactly, containers summed,
+    objects that know their size (an `nbytes` attribute or method) asked; Python overhead
+    estimated. Used to charge a slot against the registry's budget."""
+    size = getattr(value, "nbytes", None)
+    if callable(size):
+        size = size()
+    if isinstance(size, int) and not isinstance(value, type):
+        return size
+    if hasattr(value, "element_size") and hasattr(value, "numel"):  # a torch tensor
+        return int(value.element_size() * value.numel())
+    if _depth > 6:
+        return sys.getsizeof(value)
+    if isinstance(value, dict):
+        return 64 + sum(nbytes(k, _depth + 1) + nbytes(v, _depth + 1) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return 56 + 8 * len(value) + sum(nbytes(v, _depth + 1) for v in value)
+    if hasattr(value, "__dict__") and not isinstance(value, type):
+        return sys.getsizeof(value) + nbytes(vars(value), _depth + 1)
+    return sys.getsizeof(value)
 
 
 @dataclass
@@ -56,10 +96,19 @@ def _close(value: Any) -> None:
 class SessionRegistry:
     """Per-session slots with an idle timeout. All methods are safe to call from any thread."""
 
-    def __init__(self, ttl: float = DEFAULT_TTL, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, ttl: float = DEFAULT_TTL, clock: Callable[[], float] = time.monotonic,
+                 max_bytes: int | None = None) -> None:
         if not ttl > 0:
             raise ValueError(f"ttl must be a positive number of seconds, got {ttl!r}")
         self.ttl = float(ttl)
+        # The memory budget for all sessions' slots together (None: no budget). When a put
+        # goes over it, whole sessions are freed, least recently used first (never a busy one,
+        # never the one putting), and their owners are told so when they come back.
+        self.max_bytes = max_bytes
+        self.total_bytes = 0
+        self._sizes: dict[tuple[str, str], int] = {}
+        self._evicted: OrderedDict[tuple[str, str], float] = OrderedDict()  # (session, slot) -> when
+        self.n_evicted = 0  # sessions freed by the budget so far
         self._clock = clock
         self._lock = threading.RLock()
         self._sessions: dict[str, _Session] = {}
@@ -73,6 +122,7 @@ class SessionRegistry:
         """Store `value` in the session's `slot` (the old value, if another object, is closed)."""
         _check_key(session)
         old = None
+        size = nbytes(value) if self.max_bytes is not None else 0
         with self._lock:
             self._sweep_locked()
             entry = self._sessions.get(session)
@@ -82,8 +132,52 @@ class SessionRegistry:
             old = entry.slots.get(slot)
             entry.slots[slot] = value
             entry.last_seen = self._clock()
+            self._charge(session, slot, size)
+            self._evicted.pop((session, slot), None)
+            freed = self._evict_locked(keep=session)
         if old is not None and old is not value:
             _close(old)
+        for value in freed:
+            _close(value)
+
+    # ---------------------------------------------------------------- the memory budget
+    def _charge(self, session: str, slot: str, size: int | None) -> None:
+        """Record a slot's size (None: the slot is gone); keeps total_bytes in step."""
+        self.total_bytes -= self._sizes.pop((session, slot), 0)
+        if size is not None:
+            self._sizes[(session, slot)] = size
+            self.total_bytes += size
+
+    def _evict_locked(self, keep: str) -> list[Any]:
+        """Free least recently used sessions until the budget holds; returns their values."""
+        if self.max_bytes is None or self.total_bytes <= self.max_bytes:
+            return []
+        freed = []
+        victims = sorted((entry.last_seen, key) for key, entry in self._sessions.items()
+                         if key != keep and not entry.busy)
+        for _, key in victims:
+            if self.total_bytes <= self.max_bytes:
+                break
+            entry = self._sessions.pop(key)
+            for slot, value in entry.slots.items():
+                self._charge(key, slot, None)
+                self._evicted[(key, slot)] = self._clock()
+                freed.append(value)
+            self.n_evicted += 1
+        while len(self._evicted) > MAX_TOMBSTONES:
+            self._evicted.popitem(last=False)
+        return freed
+
+    def was_evicted(self, session: str | None, slot: str) -> bool:
+        """True if the session's `slot` was freed by the memory budget (and not put again)."""
+        with self._lock:
+            return bool(session) and (session, slot) in self._evicted
+
+    def evicted_error(self, what: str, again: str) -> SessionEvicted:
+        """The keyed error telling a user their `what` was freed by the budget; `again` says how
+        to get it back (both may be message keys, shown in the reader's language)."""
+        limit = round((self.max_bytes or 0) / MB)
+        return SessionEvicted("session.evicted", what=Label(what), again=Label(again), limit_mb=limit)
 
     def get(self, session: str | None, slot: str, what: str | None = None) -> Any:
         """The session's `slot`; a SessionError says whether it expired or never existed."""
@@ -94,6 +188,8 @@ class SessionRegistry:
             if entry is not None and slot in entry.slots:
                 entry.last_seen = self._clock()
                 return entry.slots[slot]
+            if session and (session, slot) in self._evicted:
+                raise self.evicted_error(what, "session.again_default")
             if session and session in self._expired:
                 minutes = self.ttl / 60
                 raise SessionError(
@@ -118,6 +214,7 @@ class SessionRegistry:
         with self._lock:
             entry = self._sessions.get(session)
             value = entry.slots.pop(slot, None) if entry else None
+            self._charge(session, slot, None)
         if value is not None:
             _close(value)
 
@@ -162,6 +259,8 @@ class SessionRegistry:
             entry = self._sessions.pop(session, None)
             if entry is not None:
                 self._remember_expired(session)
+                for slot in entry.slots:
+                    self._charge(session, slot, None)
         if entry is not None:
             for value in entry.slots.values():
                 _close(value)
@@ -180,7 +279,10 @@ class SessionRegistry:
         ]
         values = []
         for key in stale:
-            values.extend(self._sessions.pop(key).slots.values())
+            slots = self._sessions.pop(key).slots
+            values.extend(slots.values())
+            for slot in slots:
+                self._charge(key, slot, None)
             self._remember_expired(key)
         for value in values:  # close() only removes temp files: quick enough under the lock
             _close(value)

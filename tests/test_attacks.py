@@ -229,7 +229,8 @@ def test_preparation_stops_on_stop_and_on_the_time_limit():
     stop.set()
     with pytest.raises(budget.RunStopped) as caught:
         api.prepare_data("my text", "bpe", 1024, text=text, check=budget.RunBudget(300, stop).check)
-    assert "stopped" in both_languages(caught.value)[0] and "停止" in both_languages(caught.value)[1]
+    en, zh = both_languages(caught.value)
+    assert en == "the run was stopped while preparing the data; nothing was trained" and "准备数据时被停止" in zh
     clock = iter([0.0, *([1000.0] * 100)])  # the limit passes right after the run starts
     run = budget.RunBudget(300, clock=lambda: next(clock))
     with pytest.raises(budget.RunTimeUp) as caught:
@@ -304,3 +305,52 @@ def test_the_worked_lookup_takes_the_16_rows_the_readme_allows():
     assert worked_tab.on_table_rows(rows, "cat")["choices"][-1] == "w15"
     with pytest.raises((gr.Error, ValueError), match="at most 16 rows"):
         worked_tab.on_lookup([[f"w{i}", 1.0] for i in range(17)], "w1")
+
+
+# ---------------------------------------------------------------- 4. memory per session, with a ceiling
+
+
+def test_a_burst_of_sessions_stays_under_the_budget_and_the_evicted_are_told(monkeypatch):
+    """40 distinct sessions each inspect 20,000 characters and generate: the registry never
+    holds more than its budget, memory stays bounded, and the first user, evicted, gets a clear
+    message in both languages (not "nothing inspected yet")."""
+    from playground.ui import attention_tab
+
+    monkeypatch.setattr(state.REGISTRY, "max_bytes", 6 * 2**20)
+    text = ("The dog saw the cat. " * 1000)[:20_000]
+    first = Request("burst-0")
+    light = attention_tab.on_inspect("stories", text, None, request=first)[-1]
+    list(generate_tab.on_generate("stories", "Once", 8, 0.8, 0, 1.0, False, 0, request=first))
+    before, peak = rss_mb(), 0.0
+    for i in range(1, 40):
+        request = Request(f"burst-{i}")
+        attention_tab.on_inspect("stories", text, None, request=request)
+        if i % 10 == 0:
+            list(generate_tab.on_generate("stories", "Once", 8, 0.8, 0, 1.0, False, 0, request=request))
+        assert state.REGISTRY.total_bytes <= state.REGISTRY.max_bytes
+        peak = max(peak, rss_mb())
+    assert state.REGISTRY.n_evicted > 0
+    assert peak - before < 100, f"grew {peak - before:.0f} MB for 40 sessions"
+    with pytest.raises(PlaygroundError) as caught:
+        attention_tab.on_layer(light, 1, 0, False, 0, 0, request=first)
+    en, zh = both_languages(caught.value)
+    assert en.startswith("Your attention view was removed to make room") and "6 MB" in en and "Inspect" in en
+    assert zh.startswith("你的注意力视图已被清除")
+    with pytest.raises(PlaygroundError) as caught:
+        generate_tab.on_step(0, request=first)
+    assert both_languages(caught.value)[0].startswith("Your generation was removed")
+
+
+def test_an_evicted_my_model_says_so_in_the_picker_tabs(monkeypatch):
+    monkeypatch.setattr(state.REGISTRY, "max_bytes", 2 * 2**20)
+    owner = Request("owner")
+    state.set_my_model(owner, api.load_model("sort"), {"source": "train"})  # ~0.4 MB
+    from playground.ui import attention_tab
+
+    for i in range(12):
+        attention_tab.on_inspect("stories", "The dog saw the cat. " * 20, None, request=Request(f"other-{i}"))
+    with pytest.raises(PlaygroundError) as caught:
+        state.get_bundle(state.MY_MODEL, owner)
+    en, zh = both_languages(caught.value)
+    assert '"My model" was removed to make room' in en and "Train tab" in en
+    assert "“我的模型”已被清除" in zh

@@ -139,3 +139,60 @@ def test_bad_arguments_are_refused():
         SessionRegistry(ttl=0)
     with pytest.raises(SessionError, match="session id"):
         SessionRegistry().put("", "model", 1)
+
+
+# ---------------------------------------------------------------- the memory budget (issue 14)
+
+
+def test_the_budget_frees_least_recently_used_sessions_and_says_so():
+    import numpy as np
+
+    from playground.sessions import SessionEvicted, nbytes
+
+    now = [0.0]
+    reg = SessionRegistry(ttl=3600, clock=lambda: now[0], max_bytes=3_000_000)
+    for i in range(3):  # 1 MB each: exactly at the budget
+        now[0] += 1
+        reg.put(f"s{i}", "view", np.zeros(250_000, np.float32))
+    assert reg.total_bytes == 3 * nbytes(np.zeros(250_000, np.float32)) and len(reg) == 3
+    now[0] += 1
+    reg.get("s0", "view")  # s0 used recently: s1 is now the least recently used
+    now[0] += 1
+    reg.put("s3", "view", np.zeros(250_000, np.float32))
+    assert sorted(reg.sessions()) == ["s0", "s2", "s3"] and reg.total_bytes <= reg.max_bytes
+    assert reg.n_evicted == 1 and reg.was_evicted("s1", "view")
+    with pytest.raises(SessionEvicted) as caught:
+        reg.get("s1", "view", what="your view")
+    assert "3 MB" in caught.value.message("en") and "least recently used" in caught.value.message("en")
+    assert "最久未使用" in caught.value.message("zh")
+    reg.put("s1", "view", np.zeros(10, np.float32))  # doing it again clears the notice
+    assert not reg.was_evicted("s1", "view")
+
+
+def test_the_budget_never_frees_a_busy_session_or_the_one_putting():
+    import numpy as np
+
+    now = [0.0]
+    reg = SessionRegistry(ttl=3600, clock=lambda: now[0], max_bytes=1_000_000)
+    with reg.busy("trainer", "training"):
+        reg.put("trainer", "model", np.zeros(200_000, np.float32))  # 0.8 MB, oldest, but busy
+        now[0] += 1
+        reg.put("big", "view", np.zeros(200_000, np.float32))  # over budget: only "big" itself could go
+        assert sorted(reg.sessions()) == ["big", "trainer"]
+        now[0] += 1
+        reg.put("next", "view", np.zeros(10, np.float32))
+        assert sorted(reg.sessions()) == ["next", "trainer"]  # "big" freed, the busy trainer kept
+
+
+def test_expiry_and_drops_give_the_bytes_back():
+    import numpy as np
+
+    now = [0.0]
+    reg = SessionRegistry(ttl=10, clock=lambda: now[0], max_bytes=10_000_000)
+    reg.put("a", "x", np.zeros(1000, np.float32))
+    reg.put("b", "x", np.zeros(1000, np.float32))
+    reg.pop("b", "x")
+    reg.drop("b")
+    now[0] += 11
+    reg.sweep()
+    assert reg.total_bytes == 0 and len(reg) == 0

@@ -37,8 +37,12 @@ def bundle(model_name):
 
 @pytest.fixture(scope="module")
 def inspected(model_name):
-    """(outputs of on_inspect, the api.inspect result of the same text) — one model run."""
-    return tab.on_inspect(model_name, TEXT), api.inspect(get_bundle(model_name), TEXT)
+    """(outputs of on_inspect, the api.inspect result of the same text) — one model run. The
+    handler returns the light view (the page's gr.State); its arrays are in the session registry,
+    joined here once so later inspections in this module cannot replace them."""
+    outputs = tab.on_inspect(model_name, TEXT)
+    assert not set(tab.ARRAY_KEYS) & set(outputs[-1])  # no arrays in the page's state
+    return (*outputs[:-1], tab._check_view(outputs[-1])), api.inspect(get_bundle(model_name), TEXT)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from . import ablation_panel
 from .attention_grid import GRID_WIDTH_PX, axis_words, grid_cell_px
 from .i18n import add, language, t, text
 from .plots import FastPlot
-from .state import SESSION_TTL, inspect_or_error
+from .state import REGISTRY, SESSION_TTL, inspect_or_error, session_of
 from .token_view import tokens_html
 
 BIG_HEIGHT_PX = 620  # the enlarged head: big enough to read on a projector
@@ -198,10 +198,35 @@ def _clamp(value, n: int) -> int:
         return 0
 
 
-def _check_view(view: dict | None) -> dict:
-    if not view or "patterns" not in view:
+VIEW_SLOT = "attention_view"
+ARRAY_KEYS = ("patterns", "q", "k", "v")  # the arrays: kept in the session registry, under its memory budget
+
+
+def light_view(view: dict) -> dict:
+    """What the page's gr.State keeps: labels, text and the selection, never the arrays (those
+    live in the session registry, which frees them by idle time and by its memory budget)."""
+    return {key: value for key, value in view.items() if key not in ARRAY_KEYS}
+
+
+def _keep(view: dict, request) -> dict:
+    """Store the view's arrays for this session; return the light view for the gr.State."""
+    REGISTRY.put(session_of(request), VIEW_SLOT, {key: view[key] for key in ARRAY_KEYS})
+    return light_view(view)
+
+
+def _check_view(view: dict | None, request=None) -> dict:
+    """The full view (a new dict): the light one from the page plus this session's arrays.
+    A view that carries its arrays (a direct call) is used as it is."""
+    if view and "patterns" in view:
+        return view
+    session = session_of(request)
+    arrays = REGISTRY.peek(session, VIEW_SLOT) if view else None
+    if arrays is None:
+        if view and REGISTRY.was_evicted(session, VIEW_SLOT):
+            raise REGISTRY.evicted_error("limits.what_attention", "limits.again_inspect")
         raise gr.Error("Nothing inspected yet: type a text and press Inspect first.")
-    return view
+    REGISTRY.touch(session)
+    return {**view, **arrays}
 
 
 def _selection(view: dict, layer, head, query=None) -> tuple[int, int, int]:
@@ -326,48 +351,49 @@ def on_inspect(model_name: str, text_in: str, view: dict | None = None, request:
         gr.update(choices=list(range(n_heads)), value=head),
         gr.update(choices=[(text("att_all_tokens", lang), ALL_TOKENS), *choices], value=focus),
         gr.update(choices=choices, value=query),
-        view,
+        _keep(view, request),
     )
 
 
 def on_average(view: dict, layer, head, average: bool, request: gr.Request | None = None):
     """Average-over-heads toggled: grid and enlarged view (no model run)."""
-    lang, view = language(request), _check_view(view)
+    lang, view = language(request), _check_view(view, request)
     layer, head, _ = _selection(view, layer, head)
     _remember(view, layer, head, average)
     average = view["average"]
-    return grid_figure(view, average, lang), big_figure(view, layer, head, average, lang), view
+    return grid_figure(view, average, lang), big_figure(view, layer, head, average, lang), light_view(view)
 
 
 def on_layer(view: dict, layer, head, average: bool, focus, query, request: gr.Request | None = None):
     """Layer chosen: enlarged head, head view and step by step (no model run)."""
-    lang, view = language(request), _check_view(view)
+    lang, view = language(request), _check_view(view, request)
     layer, head, query = _selection(view, layer, head, query)
     _remember(view, layer, head, average)
     return (big_figure(view, layer, head, bool(average), lang),
             head_view_figure(view, layer, _focus(view, focus), lang),
-            steps_figure(view, layer, head, query, lang), steps_line(view, layer, head, query, lang), view)
+            steps_figure(view, layer, head, query, lang), steps_line(view, layer, head, query, lang),
+            light_view(view))
 
 
 def on_head(view: dict, layer, head, average: bool, query, request: gr.Request | None = None):
     """Head chosen: enlarged head and step by step (no model run)."""
-    lang, view = language(request), _check_view(view)
+    lang, view = language(request), _check_view(view, request)
     layer, head, query = _selection(view, layer, head, query)
     _remember(view, layer, head, average)
     return (big_figure(view, layer, head, bool(average), lang), steps_figure(view, layer, head, query, lang),
-            steps_line(view, layer, head, query, lang), view)
+            steps_line(view, layer, head, query, lang), light_view(view))
 
 
 def on_focus(view: dict, layer, focus, request: gr.Request | None = None):
     """Focus token chosen: head view with only that query's lines (no model run)."""
-    lang, view = language(request), _check_view(view)
+    lang, view = language(request), _check_view(view, request)
     layer, _, _ = _selection(view, layer, 0)
     return head_view_figure(view, layer, _focus(view, focus), lang)
 
 
 def on_query(view: dict, layer, head, query, request: gr.Request | None = None):
     """Query token chosen: step by step (no model run)."""
-    lang, view = language(request), _check_view(view)
+    lang, view = language(request), _check_view(view, request)
     layer, head, query = _selection(view, layer, head, query)
     return steps_figure(view, layer, head, query, lang), steps_line(view, layer, head, query, lang)
 
@@ -382,7 +408,7 @@ def export_tokens(view: dict) -> list[export.TokenRow]:
 def on_export(view: dict | None, request: gr.Request | None = None):
     """The session's attention data as attention.csv and attention.json (no model run): an
     update showing both files. Schemas: `export.attention_csv` / `export.attention_json`."""
-    view = _check_view(view)
+    view = _check_view(view, request)
     tokens = export_tokens(view)
     try:
         files = export.write_files({

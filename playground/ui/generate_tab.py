@@ -161,7 +161,7 @@ def attention_figure(gen: dict, index: int, lang: str = "en") -> go.Figure:
     step = gen["steps"][index]
     att = step["attention"]  # (L, H, Tk)
     n_layers, n_heads, tk = att.shape
-    keys = step["keys"][-tk:]
+    keys = gen["context"][: step["n_keys"]][-tk:]  # the context when this token was drawn
     rows = [f"L{layer} H{head}" for layer in range(n_layers) for head in range(n_heads)]
     fig = figures.attention_heatmap(
         att.reshape(n_layers * n_heads, tk), keys, query_tokens=rows, causal=False,
@@ -245,7 +245,7 @@ def on_generate(
             steps.append({
                 "token": display, "prob": s.prob, "model_prob": s.model_prob,
                 "top_tokens": [tok.token_display(i) for i in s.top_ids], "top_probs": list(s.top_probs),
-                "attention": np.asarray(s.attention, np.float32), "keys": list(context),
+                "attention": np.asarray(s.attention, np.float32), "n_keys": len(context),
             })
             context.append(display)
             ids.append(s.token_id)
@@ -258,7 +258,9 @@ def on_generate(
     except ValueError as err:
         raise gr.Error(str(err)) from None
     elapsed = max(time.perf_counter() - start, 1e-9)
-    gen = {"prompt": prompt, "steps": steps}
+    # Kept per session for redrawing a chosen step: each step's attention and one shared context list
+    # (not a copy per step), charged to the session registry's memory budget.
+    gen = {"prompt": prompt, "steps": steps, "context": context}
     REGISTRY.put(session, GEN_SLOT, gen)
     last = len(steps) - 1
     summary = text("gen_summary", lang, model=bundle.name, n=len(steps), tps=len(steps) / elapsed, seed=seed_n)
@@ -270,7 +272,10 @@ def on_generate(
 def on_step(index, request: gr.Request | None = None):
     """A generated token chosen: its candidates and its attention (no model run)."""
     lang = language(request)
-    gen = REGISTRY.peek(session_of(request), GEN_SLOT)
+    session = session_of(request)
+    gen = REGISTRY.peek(session, GEN_SLOT)
+    if gen is None and REGISTRY.was_evicted(session, GEN_SLOT):
+        raise REGISTRY.evicted_error("limits.what_generation", "limits.again_generate")
     if not gen or not gen["steps"]:
         raise gr.Error(text("gen_err_none", lang))
     index = min(max(int(index or 0), 0), len(gen["steps"]) - 1)

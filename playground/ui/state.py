@@ -18,7 +18,8 @@ from pathlib import Path
 import gradio as gr
 
 from .. import api, hub
-from ..sessions import SessionError, SessionRegistry
+from ..errors import register
+from ..sessions import MB, SessionError, SessionEvicted, SessionRegistry, nbytes
 from . import zerogpu
 from .i18n import add
 
@@ -27,7 +28,21 @@ MODEL_SLOT = "my_model"
 SESSION_TTL = float(os.environ.get("PLAYGROUND_SESSION_TTL", 30 * 60))  # seconds idle before freeing
 LOCAL_SESSION = "local"  # handlers called outside a request (tests, notebooks)
 
-REGISTRY = SessionRegistry(ttl=SESSION_TTL)
+# All sessions' slots together (models, views, generations) may hold at most this much; past
+# it the least recently used sessions are freed and told so when they return. A trained model
+# is at most ~12 MB (3M parameters), an uploaded one at most 80 MB, a view or generation a few MB.
+SESSION_MEMORY_MB = float(os.environ.get("PLAYGROUND_SESSION_MEMORY_MB", 768))
+
+REGISTRY = SessionRegistry(ttl=SESSION_TTL, max_bytes=int(SESSION_MEMORY_MB * MB))
+
+register({
+    "limits.what_attention": ("Your attention view", "你的注意力视图"),
+    "limits.again_inspect": ("press Inspect", "请按“分析”"),
+    "limits.what_generation": ("Your generation", "你生成的文本"),
+    "limits.again_generate": ("press Generate", "请按“生成”"),
+    "limits.what_my_model": ('"My model"', "“我的模型”"),
+    "limits.again_model": ("train or upload it in the Train tab", "在“训练”标签页重新训练或上传"),
+})
 
 add(
     en={"model_info": "A built-in model, or type a GPT-2 model id from the Hugging Face Hub "
@@ -48,6 +63,14 @@ class MyModel:
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="playground-session-"))
         return self.workdir
+
+    def nbytes(self) -> int:
+        """About what this model keeps in memory (weights, buffers, tokenizer), for the registry's
+        budget. parameters() lists the tied output layer once."""
+        model = self.bundle.model
+        tensors = [*model.parameters(), *model.buffers()]
+        weights = sum(t.element_size() * t.numel() for t in tensors)
+        return weights + 128 * self.bundle.tokenizer.vocab_size + nbytes(self.info)
 
     def close(self) -> None:
         if self.workdir is not None:
@@ -149,6 +172,8 @@ def get_my_model(session=None) -> MyModel:
     key = session_of(session)
     try:
         return REGISTRY.get(key, MODEL_SLOT, what=f'"{MY_MODEL}"')
+    except SessionEvicted:
+        raise REGISTRY.evicted_error("limits.what_my_model", "limits.again_model") from None
     except SessionError as err:
         raise api.PlaygroundError(
             f"{err}. \"{MY_MODEL}\" is the model trained or uploaded in the Train tab of this browser "
