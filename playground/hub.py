@@ -27,8 +27,12 @@ tied `lm_head`, the old `attn.bias` / `attn.masked_bias` mask buffers, float16 �
 Offline (HF_HUB_OFFLINE=1), or when the Hub cannot be reached, only models already in the cache
 load; otherwise the message says so. Loaded models are shared read-only (like the built-in
 ones) in a small LRU of `PLAYGROUND_HUB_CACHE_SIZE` models (default 2: GPT-2 small is ~500 MB
-in float32). `PLAYGROUND_HUB_ALLOW` restricts a public server: unset or "*" allows any repo,
-"none" switches Hub loading off, otherwise a comma-separated list of allowed repo ids.
+in float32). `PLAYGROUND_HUB_ALLOW` restricts a public server: "*" allows any repo, "none"
+switches Hub loading off, otherwise a comma-separated list of allowed repo ids; unset, it is "*"
+except on a Hugging Face Space (SPACE_ID set), where it is "gpt2,distilgpt2". The disk cache is
+bounded by `PLAYGROUND_HUB_DISK_MB` (default: no bound, 2048 on a Space): a download larger than
+the bound is refused, and after each download the least recently used other repos are deleted
+until the cache fits.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ from .checkpoint import (
     read_tokenizer,
 )
 from .config import MODEL_LIMITS
+from .errors import PlaygroundError as KeyedError
+from .errors import register
 from .model import TinyGPT
 from .tokenizer import Tokenizer, TokenizerError
 
@@ -63,6 +69,16 @@ HUB_PREFIX = "hf:"
 CONFIG, WEIGHTS, TOKENIZER = "config.json", "model.safetensors", "tokenizer.json"
 VOCAB, MERGES = "vocab.json", "merges.txt"  # GPT-2's tokenizer files before tokenizer.json
 EXAMPLES = "gpt2, distilgpt2"  # named in messages: GPT-2-family repos within MODEL_LIMITS
+SPACE_DEFAULT_ALLOW = "gpt2,distilgpt2"  # PLAYGROUND_HUB_ALLOW's default on a Hugging Face Space
+SPACE_DEFAULT_DISK_MB = 2048  # PLAYGROUND_HUB_DISK_MB's default on a Space (GPT-2 small: ~550 MB)
+
+register({
+    "hub.over_disk_limit": (
+        "{repo} needs {size_mb} MB of disk; this server's Hub cache is limited to {limit_mb} MB "
+        "(PLAYGROUND_HUB_DISK_MB)",
+        "{repo} 需要 {size_mb} MB 磁盘空间；这台服务器的 Hub 缓存上限是 {limit_mb} MB（PLAYGROUND_HUB_DISK_MB）",
+    ),
+})
 # One part of a repo id: letters, digits, "-", "_", "." — not first or last, never doubled "--"/".."
 _PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
 REPO_ID_PATTERN = re.compile(rf"(?:{_PART}/)?{_PART}")
@@ -118,8 +134,64 @@ def is_hub_name(name: object) -> bool:
     return True
 
 
+def allow_setting() -> str:
+    """PLAYGROUND_HUB_ALLOW, or the default: on a Hugging Face Space (SPACE_ID is set) only
+    SPACE_DEFAULT_ALLOW, so a public deployment never downloads arbitrary repos unless its
+    operator says so ("*"); elsewhere (a laptop, a classroom server) any repo ("*")."""
+    value = os.environ.get("PLAYGROUND_HUB_ALLOW", "").strip()
+    if value:
+        return value
+    return SPACE_DEFAULT_ALLOW if os.environ.get("SPACE_ID") else "*"
+
+
+def disk_limit_bytes() -> int | None:
+    """PLAYGROUND_HUB_DISK_MB as bytes: the most the Hub cache may hold ("0" or unset: no
+    limit, except on a Space, where the default is SPACE_DEFAULT_DISK_MB)."""
+    raw = os.environ.get("PLAYGROUND_HUB_DISK_MB", "").strip()
+    if not raw:
+        return SPACE_DEFAULT_DISK_MB * 2**20 if os.environ.get("SPACE_ID") else None
+    try:
+        mb = float(raw)
+    except ValueError:
+        return None
+    return int(mb * 2**20) if mb > 0 else None
+
+
+def check_disk_room(repo_id: str, size: int | None) -> None:
+    """Refuse a download that alone is larger than the disk cache limit."""
+    limit = disk_limit_bytes()
+    if limit is not None and size is not None and size > limit:
+        raise KeyedError("hub.over_disk_limit", repo=repo_id, size_mb=round(size / 2**20),
+                         limit_mb=round(limit / 2**20))
+
+
+def trim_disk_cache(keep: str, cache_dir=None) -> list[str]:
+    """Delete least recently used model repos from the Hub cache until it fits
+    `disk_limit_bytes()`, never `keep` (the model just loaded); returns the deleted repo ids.
+    Runs after each download, so the cache never stays over the limit."""
+    limit = disk_limit_bytes()
+    if limit is None:
+        return []
+    from huggingface_hub import scan_cache_dir
+
+    try:
+        info = scan_cache_dir(cache_dir)
+    except Exception:  # noqa: BLE001 - no cache folder yet, or unreadable: nothing to trim
+        return []
+    total, deleted = info.size_on_disk, []
+    repos = sorted((r for r in info.repos if r.repo_type == "model" and r.repo_id != keep),
+                   key=lambda r: r.last_accessed)
+    for repo in repos:
+        if total <= limit:
+            break
+        info.delete_revisions(*(rev.commit_hash for rev in repo.revisions)).execute()
+        total -= repo.size_on_disk
+        deleted.append(repo.repo_id)
+    return deleted
+
+
 def _check_allowed(repo_id: str) -> None:
-    allow = os.environ.get("PLAYGROUND_HUB_ALLOW", "*").strip()
+    allow = allow_setting()
     if allow == "*":
         return
     allowed = [a.strip() for a in allow.split(",") if a.strip() and a.strip().lower() != "none"]
@@ -287,6 +359,8 @@ def fetch(repo_id: str) -> HubFiles:
         if not use_json and not {VOCAB, MERGES} <= files.keys():
             raise HubError(f"{repo_id} has no tokenizer.json (nor GPT-2's vocab.json + merges.txt)")
         _check_sizes(repo_id, files, [WEIGHTS, *([TOKENIZER] if use_json else [VOCAB, MERGES])])
+        fetched = [CONFIG, WEIGHTS, *([TOKENIZER] if use_json else [VOCAB, MERGES])]
+        check_disk_room(repo_id, sum(files.get(name) or 0 for name in fetched) or None)
     else:
         use_json = _cached(repo_id, TOKENIZER, revision) is not None or _cached(repo_id, VOCAB, revision) is None
     weights = _download(repo_id, WEIGHTS, revision, local_only)
@@ -408,4 +482,5 @@ def load_hub_model(name: str) -> ModelBundle:
         if bundle is None:
             bundle = load_files(fetch(repo_id))
             _put(repo_id, bundle)
+            trim_disk_cache(keep=repo_id)  # the loaded model is in memory; its files stay cached
     return bundle

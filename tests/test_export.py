@@ -186,8 +186,9 @@ def model_name():
 
 
 def test_attention_tab_exports_the_sessions_view_as_csv_and_json(model_name):
-    view = attention_tab.on_inspect(model_name, TEXT)[-1]
-    update = attention_tab.on_export(view)
+    view = attention_tab.on_inspect(model_name, TEXT)[-1]  # the page's light view
+    update = attention_tab.on_export(view)  # joined with the session's arrays
+    view = attention_tab._check_view(view)
     assert update["visible"] is True
     csv_path, json_path = map(Path, update["value"])
     assert (csv_path.name, json_path.name) == ("attention.csv", "attention.json")

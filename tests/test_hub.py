@@ -377,7 +377,7 @@ def test_every_tab_works_on_a_hub_model_chosen_in_the_picker(published, request_
     bundle = state.get_bundle(REPO, request_en)
     assert bundle is hub.load_hub_model("hf:" + REPO)
     outputs = attention_tab.on_inspect("hf:" + REPO, TEXT, None, request_en)
-    view = outputs[-1]
+    view = attention_tab._check_view(outputs[-1], request_en)  # the page's light view + the session's arrays
     n = len(bundle.tokenizer.encode(TEXT).ids)
     assert view["patterns"].shape == (2, 2, n, n) and view["model"] == REPO
     assert view["labels"] == [t.display for t in bundle.tokenizer.encode(TEXT).tokens]
@@ -414,8 +414,8 @@ def test_hub_errors_reach_the_user_as_a_gradio_error(cache, request_en):
 def test_the_export_works_on_a_hub_model(published, request_en):
     from playground.ui import attention_tab
 
-    view = attention_tab.on_inspect(REPO, TEXT, None, request_en)[-1]
-    files = attention_tab.on_export(view)["value"]
+    view = attention_tab._check_view(attention_tab.on_inspect(REPO, TEXT, None, request_en)[-1], request_en)
+    files = attention_tab.on_export(view, request_en)["value"]
     data = json.loads(open(files[1], encoding="utf-8").read())
     assert data["model"] == REPO and np.allclose(np.array(data["patterns"]), view["patterns"], atol=1e-7)
 
@@ -442,3 +442,49 @@ def test_typing_a_hub_id_in_the_picker_inspects_it_and_the_export_and_png_button
     page.locator("#att-export").click()
     for name in ("attention.csv", "attention.json"):  # download links served by Gradio
         expect(page.locator(f"#att-export-files a[href$='/{name}']")).to_have_count(1, **wait)
+
+
+# ---------------------------------------------------------------- public-deployment defaults (issue 14)
+
+
+def test_on_a_space_only_gpt2_and_distilgpt2_are_allowed_unless_the_operator_says_otherwise(cache, monkeypatch):
+    monkeypatch.setenv("SPACE_ID", "someone/transformer-playground")
+    assert hub.allow_setting() == "gpt2,distilgpt2"
+    with pytest.raises(hub.HubError, match="only these Hub models: gpt2, distilgpt2"):
+        hub.load_hub_model("someone/huge-gpt2")
+    monkeypatch.setenv("PLAYGROUND_HUB_ALLOW", "*")
+    assert hub.allow_setting() == "*"
+    monkeypatch.delenv("SPACE_ID")
+    monkeypatch.delenv("PLAYGROUND_HUB_ALLOW")
+    assert hub.allow_setting() == "*"  # a laptop or classroom server: any public GPT-2 repo
+
+
+def _fill(cache, repo: str, commit: str, n_bytes: int, when: float) -> None:
+    folder = snapshot(cache, repo, commit)
+    path = folder / "model.safetensors"
+    path.write_bytes(bytes(n_bytes))
+    os.utime(path, (when, when))
+
+
+def test_the_disk_cache_is_trimmed_least_recently_used_first(cache, monkeypatch):
+    _fill(cache, "old/one", "a" * 40, 600_000, 1_000_000)
+    _fill(cache, "mid/two", "b" * 40, 600_000, 2_000_000)
+    _fill(cache, "new/three", "c" * 40, 600_000, 3_000_000)
+    monkeypatch.setenv("PLAYGROUND_HUB_DISK_MB", "1.2")  # room for two of the three
+    deleted = hub.trim_disk_cache(keep="old/one", cache_dir=cache)
+    assert deleted == ["mid/two"]  # the oldest other than the one just loaded
+    assert (cache / "models--old--one").exists() and (cache / "models--new--three").exists()
+    monkeypatch.setenv("PLAYGROUND_HUB_DISK_MB", "0")  # 0: no limit
+    assert hub.trim_disk_cache(keep="x", cache_dir=cache) == []
+
+
+def test_a_download_larger_than_the_disk_limit_is_refused_before_it_starts(cache, monkeypatch):
+    from playground.errors import PlaygroundError
+
+    monkeypatch.setenv("PLAYGROUND_HUB_DISK_MB", "100")
+    with pytest.raises(PlaygroundError) as caught:
+        hub.check_disk_room("gpt2", 548 * 2**20)
+    assert caught.value.message("en") == (
+        "gpt2 needs 548 MB of disk; this server's Hub cache is limited to 100 MB (PLAYGROUND_HUB_DISK_MB)")
+    assert "磁盘" in caught.value.message("zh")
+    hub.check_disk_room("gpt2", 50 * 2**20)  # fits: no error
