@@ -292,3 +292,38 @@ def test_concurrent_translations_each_get_their_own_attention():
     for w in workers:
         w.join()
     assert (len(wrong), errors[:3]) == (0, []), f"{len(wrong)} wrong results, {len(errors)} errors"
+
+
+# The five wrong translations of in-vocabulary, hand-written sentences reported in issue 16.
+WRONG_HAND_WRITTEN = {
+    "A small red fox chases two ducks.": "小花看见鸭子。",
+    "Lily and Ben like the big green kite.": "小白和大去农场。",
+    "Lily likes the red ball.": "小白喜欢鸭子。",
+    "The frog is green.": "青蛙很小。",
+    "The small bird can sing.": "小白会唱歌。",
+}
+
+
+@needs_shipped
+def test_confidence_is_high_on_the_grammar_and_flags_the_known_wrong_translations():
+    train = {en for en, _ in story_pairs(40000, seed=0)}  # the shipped model's training pairs (card)
+    held, _ = seq2seq.heldout_pairs(40, seed=5, exclude=train)
+    for en, zh in held:
+        result = seq2seq.translate_with_attention(en)
+        assert result.confidence.shape == (len(result.target_tokens),)
+        assert result.text == zh and result.unsure == [], (en, result.text, result.confidence)
+    for en, wrong in WRONG_HAND_WRITTEN.items():
+        result = seq2seq.translate_with_attention(en)
+        assert result.text == wrong  # still the shipped model's answer
+        assert result.unsure, f"{en!r} -> {result.text} was not flagged: {result.confidence}"
+        assert ((0 < result.confidence) & (result.confidence <= 1)).all()
+
+
+@needs_shipped
+def test_the_translate_handler_says_when_confidence_is_low():
+    from playground.ui import translate_tab
+
+    _, sure, *_ = translate_tab.on_translate("The cat follows the dog.", 1, translate_tab.MEAN_HEAD)
+    assert "Confidence per character" in sure and "猫 100%" in sure and "Low confidence" not in sure
+    _, unsure, *_ = translate_tab.on_translate("Lily likes the red ball.", 1, translate_tab.MEAN_HEAD)
+    assert "⚠️ **Low confidence** at **鸭" in unsure

@@ -57,6 +57,10 @@ add(
         "tr_summary": "{n_src} English tokens → {n_tgt} Chinese characters + the end token `</s>`.",
         "tr_added_stop": " A final “.” was added: every training sentence ends with one.",
         "tr_unfinished": " ⚠️ The decoder ran out of positions before writing `</s>`.",
+        "tr_confidence": "\n\nConfidence per character (the probability the decoder gave what it wrote): {chars}",
+        "tr_low_confidence": "\n\n⚠️ **Low confidence** at {chars}: below {threshold}%, while on sentences of its own "
+        "grammar the model gives every character at least 99.9%. This translation may well be wrong: the model "
+        "only learned the sentence patterns of its small grammar.",
         "tr_head_label": "head {head}",
         "tr_heads_mean": "mean of {n} heads",
         "tr_title_enc": "Encoder self-attention · layer {layer} · {head}",
@@ -95,6 +99,9 @@ add(
         "tr_summary": "{n_src} 个英文词元 → {n_tgt} 个汉字 + 结束词元 `</s>`。",
         "tr_added_stop": " 句末补了一个 “.”：每个训练句子都以它结尾。",
         "tr_unfinished": " ⚠️ 解码器在写出 `</s>` 之前用完了位置。",
+        "tr_confidence": "\n\n每个字的把握（解码器给所写内容的概率）：{chars}",
+        "tr_low_confidence": "\n\n⚠️ **把握不足**：{chars} 处低于 {threshold}%，"
+        "而在它自己语法的句子上，模型给每个字的概率都在 99.9% 以上。这个翻译很可能有错：模型只学过它那套小语法的句型。",
         "tr_head_label": "头 {head}",
         "tr_heads_mean": "{n} 个头的平均",
         "tr_title_enc": "编码器自注意力 · 第 {layer} 层 · {head}",
@@ -163,7 +170,26 @@ def on_translate(sentence: str, layer, head, request: gr.Request | None = None):
         summary += text("tr_added_stop", lang)
     if not result.finished:
         summary += text("tr_unfinished", lang)
+    summary += confidence_text(result, lang)
     return (result.text, summary, *figures_for(result, layer, head, lang))
+
+
+def confidence_text(result: seq2seq.Translation, lang: str) -> str:
+    """Each written character with its probability (unsure ones in bold), and a plain notice
+    when any is below seq2seq.LOW_CONFIDENCE."""
+    unsure = set(result.unsure)
+
+    def shown(t: int) -> str:
+        token = result.target_tokens[t]
+        token = f"`{token}`" if token == seq2seq.EOS else token  # "</s>" would read as an HTML tag
+        item = f"{token} {100 * float(result.confidence[t]):.0f}%"
+        return f"**{item}**" if t in unsure else item
+
+    out = text("tr_confidence", lang, chars=" · ".join(shown(t) for t in range(len(result.confidence))))
+    if unsure:
+        chars = ", ".join(shown(t) for t in sorted(unsure))
+        out += text("tr_low_confidence", lang, chars=chars, threshold=round(100 * seq2seq.LOW_CONFIDENCE))
+    return out
 
 
 def build(shared, demo: gr.Blocks) -> None:
