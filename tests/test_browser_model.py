@@ -64,6 +64,13 @@ def test_model_tab_draws_the_whole_path_and_follows_position_temperature_and_hea
         page.wait_for_timeout(1000)
         page.screenshot(path=str(SHOTS / "model.png"), full_page=True)
 
+    # the q/k/v panel's link opens the Attention tab's step by step on the same head and token
+    href = page.locator("#mdl-qkv-line a").get_attribute("href")
+    assert href and "tab=attention" in href and "head=1" in href and "query=2" in href
+    page.goto(app_url.rstrip("/") + "/" + href.lstrip("/"))
+    expect(page.locator("#att-steps-line")).to_contain_text("head 1", **WAIT)
+    expect(page.locator("#att-steps-line")).to_contain_text("query 2", **WAIT)
+
 
 def test_switching_off_the_previous_token_head_breaks_the_induction_stripe(page, app_url):
     """On `induction`: thumbnails are labelled with roles; switching off L0H0 leaves layer 1's

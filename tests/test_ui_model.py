@@ -57,6 +57,8 @@ def test_position_and_temperature_follow_without_changing_the_model():
 def test_qkv_panel_names_the_same_layer_head_and_token_as_the_attention_tab():
     fig, line = model_tab.on_qkv("induction", REPEATED, 5, 1, 0)
     assert "layer **1**, head **0**, query token **5" in line
+    assert "(?model=induction&text=" in line and "&tab=attention&layer=1&head=0&query=5)" in line
+    assert model_tab.attention_link("My model", "abc", 0, 0, 0) is None  # a private model cannot travel
     assert float(re.search(r"q/k/v: ([0-9.]+e[-+]\d+)", line)[1]) < 1e-4  # the rebuilt q, k, v are the model's
     _valid(fig)
 

@@ -113,6 +113,7 @@ add(
         "mdl_qkv_line": "ln_1(x) ({d_model}) × W_Q, W_K, W_V slices ({d_model} × {d_head}) + b → q, k, v "
         "({d_head} each). Largest difference from the model's own q/k/v: {diff:.1e}. Same numbers in the "
         "**Attention** tab → *3 · Step by step*: layer **{layer}**, head **{head}**, query token **{pos} `{token}`**.",
+        "mdl_qkv_link": "[Open it there]({link}).",
         "mdl_pair_header": "### English and 中文 side by side",
         "mdl_pair_what": "**What am I looking at?** One sentence and its translation from the bilingual stories' "
         "parallel pairs, read by the chosen model: how many tokens each takes and how many UTF-8 bytes per token "
@@ -205,6 +206,7 @@ add(
         "与模型自己的 q/k/v 的最大差：{diff:.1e}。在**注意力**页 → *3 · 逐步计算* 中选择第 **{layer}** 层、第 **"
         "{head}** 个头、"
         "查询词元 **{pos} `{token}`**，就能看到同样的数字。",
+        "mdl_qkv_link": "[在那里打开]({link})。",
         "mdl_pair_header": "### 英文和中文并排",
         "mdl_pair_what": "**我在看什么？** 取自双语故事语料中的一句话和它的译文，由所选模型来读：各占多少个词元、每个"
             "词元平均多少个 "
@@ -325,7 +327,21 @@ def qkv_outputs(bundle, result, layer: int, head: int, position: int, lang: str)
     cfg = bundle.config
     line = text("mdl_qkv_line", lang, d_model=cfg.d_model, d_head=cfg.d_head, diff=p.max_difference, layer=layer,
                 head=head, pos=p.position, token=_code(token))
+    link = attention_link(bundle.name, result.text, layer, head, p.position)
+    if link:
+        line += " " + text("mdl_qkv_link", lang, link=link)
     return fig, line
+
+
+def attention_link(model: str, text_in: str, layer: int, head: int, position: int) -> str | None:
+    """A page link (page_state) that opens the Attention tab's step by step on the same model,
+    text, layer, head and query token; None when the model cannot travel in a link (My model)
+    or the text is too long for one."""
+    from ..page_state import MAX_LINK_TEXT, PRIVATE_MODEL, PageState, to_query
+
+    if model == PRIVATE_MODEL or len(text_in) > MAX_LINK_TEXT:
+        return None
+    return to_query(PageState(model=model, text=text_in, tab="attention", layer=layer, head=head, query=position))
 
 
 def _translated(err: PlaygroundError, lang: str) -> gr.Error:
