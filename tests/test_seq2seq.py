@@ -327,3 +327,16 @@ def test_the_translate_handler_says_when_confidence_is_low():
     assert "Confidence per character" in sure and "猫 100%" in sure and "Low confidence" not in sure
     _, unsure, *_ = translate_tab.on_translate("Lily likes the red ball.", 1, translate_tab.MEAN_HEAD)
     assert "⚠️ **Low confidence** at **鸭" in unsure
+
+
+@needs_shipped
+def test_the_readme_reports_the_measured_hand_written_figures():
+    import re
+
+    from bench import translate_handwritten
+
+    got = translate_handwritten.measure()
+    readme = (seq2seq.CHECKPOINT_DIR.parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"exact match is only **{got['exact']} of {got['n']}**" in readme
+    said = re.search(r"fires on (\d+) of the (\d+) wrong ones", readme).groups()
+    assert said == (str(got["wrong_flagged"]), str(got["wrong"]))
