@@ -18,15 +18,60 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .figures import pca_2d
+from .figures import pca_basis
 
 
 @dataclass(frozen=True)
 class VocabProjection:
-    """Every vocabulary row projected on the table's first two principal components."""
+    """Vocabulary rows projected on the first two principal components of the TRAINED rows.
+
+    `untrained` marks rows that collapsed together (see `untrained_rows`): they are left out of
+    the fit (else half the vocabulary is one blob that dominates the components); their points
+    are still computed in the trained rows' basis (exports keep them), and a plot leaves them
+    out (`trained_points`)."""
 
     points: np.ndarray  # (d_vocab, 2) float32
-    explained: np.ndarray  # (2,) fraction of the variance each component explains
+    explained: np.ndarray  # (2,) fraction of the trained rows' variance each component explains
+    untrained: np.ndarray | None = None  # (d_vocab,) bool
+
+    def trained_points(self) -> np.ndarray:
+        """`points` with the untrained rows set to NaN (plotly draws no marker there)."""
+        points = self.points.copy()
+        if self.untrained is not None:
+            points[self.untrained] = np.nan
+        return points
+
+
+COLLAPSE_COSINE = 0.9  # a row this close to the collapsed rows' centre is one of them
+COLLAPSE_SAMPLE = 2_000  # rows searched for the collapse's seed (evenly spaced; O(sample²·d))
+COLLAPSE_MIN_ROWS = 8  # fewer near-identical rows than this (and than 1% of the sample) is no collapse
+
+
+def untrained_rows(weights) -> np.ndarray:
+    """(d_vocab,) bool: embedding rows that training never shaped, found from the weights alone.
+
+    Why this works: with the embedding tied to the output layer (GPT-2, our models), a token that
+    never occurs in the training text is never an input and never a target; its only gradient is
+    the softmax pushing its logit down, in nearly the same direction for every such token. So all
+    of them end up pointing the same way — cosine ≈ 0.96–0.98 with their common centre on the
+    shipped stories models — while trained tokens spread out (at most ~0.45 with that centre).
+    Checked against the real token counts of the training text in tests/test_embeddings.py.
+
+    Finds the row with the most near-identical rows (cosine ≥ COLLAPSE_COSINE) in an evenly
+    spaced sample; if that cluster is big enough, every row within COLLAPSE_COSINE of its mean
+    direction is flagged. No corpus needed, so it works for Hub models too."""
+    m = as_matrix(weights)
+    n = m.shape[0]
+    u = _unit_rows(m)  # (V, d)
+    sample = u[np.linspace(0, n - 1, min(n, COLLAPSE_SAMPLE)).astype(np.int64)]  # (S, d)
+    close = (sample @ sample.T) >= COLLAPSE_COSINE  # (S, S)
+    counts = close.sum(axis=1)
+    seed = int(np.argmax(counts))
+    if counts[seed] < max(COLLAPSE_MIN_ROWS, 0.01 * len(sample)):
+        return np.zeros(n, dtype=bool)
+    centre = sample[close[seed]].mean(axis=0)
+    centre /= np.linalg.norm(centre) or 1.0
+    return (u @ centre) >= COLLAPSE_COSINE
 
 
 def as_matrix(weights, what: str = "weights") -> np.ndarray:
@@ -67,9 +112,13 @@ def nearest_neighbours(weights, token_id: int, k: int = 10) -> list[tuple[int, f
 
 
 def vocab_projection(weights) -> VocabProjection:
-    """The whole vocabulary (rows of `weights`) on its first two principal components."""
-    points, explained = pca_2d(as_matrix(weights))
-    return VocabProjection(points, explained)
+    """The trained vocabulary rows of `weights` on their first two principal components."""
+    m = as_matrix(weights)
+    untrained = untrained_rows(m)
+    fit = m[~untrained] if (~untrained).sum() >= 2 else m
+    mean, components, explained = pca_basis(fit)
+    points = (m.astype(np.float64) - mean) @ components.T  # (d_vocab, 2)
+    return VocabProjection(points.astype(np.float32), explained.astype(np.float32), untrained)
 
 
 _PROJECTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

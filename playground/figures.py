@@ -593,27 +593,36 @@ def similarity_heatmap(
     ))
 
 
-def pca_2d(matrix) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of `matrix` (N, d) projected on their first two principal components (eigenvectors of
-    the d×d covariance: for GPT-2's 50,257×768 vocabulary that takes ~1 s where a full SVD took
-    over a minute; sklearn is not a dependency).
-
-    Returns points (N, 2) and the explained-variance ratios (2,), both float32. Each component's
-    sign is fixed (largest loading positive) so the picture does not flip between runs."""
+def pca_basis(matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The mean (d,), first two principal components (2, d) and their explained-variance ratios
+    (2,) of the rows of `matrix` (N, d). Eigenvectors of the d×d covariance: for GPT-2's
+    50,257×768 vocabulary that takes ~1 s where a full SVD took over a minute; sklearn is not a
+    dependency. Each component's sign is fixed (largest loading positive) so the picture does
+    not flip between runs; missing components (fewer rows or dimensions than 2) stay zero."""
     m = np.asarray(matrix, dtype=np.float64)
     if m.ndim != 2:
         raise ValueError(f"matrix must be (N, d), got shape {m.shape}")
-    centred = m - m.mean(axis=0)
+    mean = m.mean(axis=0)
+    centred = m - mean
     eigvals, eigvecs = np.linalg.eigh(centred.T @ centred)  # ascending; (d,), (d, d)
     variance = np.clip(eigvals[::-1], 0.0, None)  # largest first; = squared singular values
     vt = eigvecs[:, ::-1].T  # (d, d): row i is component i
     signs = np.sign(vt[np.arange(len(vt)), np.argmax(np.abs(vt), axis=1)])
     vt = vt * np.where(signs == 0, 1.0, signs)[:, None]
     n = min(2, len(vt), m.shape[0])
-    points, ratios = np.zeros((m.shape[0], 2)), np.zeros(2)  # stay zero if fewer components exist
-    points[:, :n] = centred @ vt[:n].T
+    components, ratios = np.zeros((2, m.shape[1])), np.zeros(2)
+    components[:n] = vt[:n]
     if variance.sum() > 0:
         ratios[:n] = variance[:n] / variance.sum()
+    return mean, components, ratios
+
+
+def pca_2d(matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of `matrix` (N, d) projected on their first two principal components (`pca_basis`).
+
+    Returns points (N, 2) and the explained-variance ratios (2,), both float32."""
+    mean, components, ratios = pca_basis(matrix)
+    points = (np.asarray(matrix, dtype=np.float64) - mean) @ components.T
     return points.astype(np.float32), ratios.astype(np.float32)
 
 

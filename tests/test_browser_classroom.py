@@ -205,3 +205,17 @@ def test_projector_mode_is_readable_at_1280_by_720(page, app_url):
     if SCREENSHOTS:
         page.locator("#att-steps").scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "projector.png"))
+
+
+def test_clicking_a_generated_token_picks_it(page, app_url):
+    page.goto(app_url + "?tab=generate&top_k=3&max_new=12&seed=1")
+    expect(page.locator("#gen-top-k input[type=number]")).to_have_value("3", **WAIT)
+    page.locator("#gen-button").click()
+    tokens = page.locator("#gen-output .gen-tok[data-index]")
+    expect(tokens).to_have_count(12, **WAIT)
+    expect(page.locator("#gen-bars .gtitle")).to_contain_text("Token #11", **WAIT)
+    tokens.nth(3).click()
+    expect(page.locator("#gen-bars .gtitle")).to_contain_text("Token #3", **WAIT)
+    expect(page.locator("#gen-step input[type=number]")).to_have_value("3")
+    expect(page.locator("#gen-output .gen-tok.picked")).to_have_count(1)
+    assert 1 <= page.locator("#gen-bars .bars .point").count() <= 3  # top-k 3: no 0.0% padding

@@ -70,3 +70,34 @@ def test_projection_is_cached_per_owner_until_the_weights_change(table):
     second = emb.cached_vocab_projection(owner, owner.weight)
     assert second is not first
     np.testing.assert_allclose(np.abs(second.points), 2 * np.abs(first.points), rtol=1e-4, atol=1e-4)
+
+
+def test_untrained_rows_are_the_tokens_the_training_text_never_used():
+    """The weight-only criterion against the real token counts of the shipped models' corpus."""
+    from playground import api
+    from playground.corpora import load_corpus
+
+    if "stories-char" not in api.builtin_names():
+        pytest.skip("shipped checkpoints not built")
+    corpus = load_corpus("stories", seed=0).train[:300_000]
+    for name in ("stories", "stories-char"):
+        bundle = api.load_model(name)
+        counts = np.bincount(bundle.tokenizer.encode(corpus).ids, minlength=bundle.config.d_vocab)
+        flagged = emb.untrained_rows(bundle.model.transformer.wte.weight)
+        assert flagged.sum() >= 200  # byte tokens and unused merges: a real share of the vocabulary
+        assert counts[flagged].max() <= 1, name  # flagged tokens (almost) never occur
+        common = counts >= 5
+        assert not (flagged & common).any(), name  # no token the text uses is flagged
+
+
+def test_a_random_table_has_no_untrained_rows_and_a_collapsed_block_is_found():
+    rng = np.random.default_rng(0)
+    table = rng.normal(size=(500, 32)).astype(np.float32)
+    assert not emb.untrained_rows(table).any()
+    direction = rng.normal(size=32)
+    table[:100] = direction + 0.05 * rng.normal(size=(100, 32))  # 100 rows pushed the same way
+    flagged = emb.untrained_rows(table)
+    assert flagged[:100].all() and not flagged[100:].any()
+    proj = emb.vocab_projection(table)
+    assert np.isnan(proj.trained_points()[:100]).all() and np.isfinite(proj.trained_points()[100:]).all()
+    assert np.isfinite(proj.points).all()  # exports keep every row, in the trained rows' basis

@@ -16,10 +16,10 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from playground import export, figures
+from playground import embeddings, export, figures
 from playground.ui import attention_tab, embeddings_tab
 from playground.ui.plots import FastPlot, plot_config
-from playground.ui.state import model_choices
+from playground.ui.state import get_bundle, model_choices
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = "The dog saw the cat. 狗看见了猫。"
@@ -229,7 +229,11 @@ def test_embeddings_tab_exports_what_it_shows(model_name):
     assert doc["model"] == model_name and len(doc["pca"]["vocabulary"]) == data["vocab_points"].shape[0]
     pca_points = figures.figure_data(outputs[4])["highlight"]
     highlighted = set(zip(pca_points["x"].tolist(), pca_points["y"].tolist(), strict=True))
-    assert {tuple(p) for p in np.array(doc["pca"]["tokens"], dtype=np.float32).tolist()} == highlighted
+    # the map highlights the trained tokens; the export has every token's coordinates
+    untrained = embeddings.untrained_rows(get_bundle(model_name).model.transformer.wte.weight)
+    ids = [tok["id"] for tok in doc["tokens"]]
+    exported = np.array(doc["pca"]["tokens"], dtype=np.float32).tolist()
+    assert {tuple(p) for p, i in zip(exported, ids, strict=True) if not untrained[int(i)]} == highlighted
 
 
 def test_embeddings_export_before_inspecting_is_a_clear_error():

@@ -47,8 +47,10 @@ def test_vocabulary_map_covers_the_vocabulary_and_highlights_the_input(model_nam
     data = figure_data(pca)
     assert data["vocab"]["x"].shape == (bundle.tokenizer.vocab_size,)
     ids = api.inspect(bundle, TEXT).ids
-    assert data["highlight"]["x"].shape == (len(set(ids)),)
     proj = embeddings.vocab_projection(bundle.model.transformer.wte.weight)
+    trained = {i for i in ids if not proj.untrained[i]}  # never-trained rows are left off the map
+    assert data["highlight"]["x"].shape == (len(trained),)
+    assert np.isnan(data["vocab"]["x"]).sum() == proj.untrained.sum()  # drawn: trained rows only
     assert f"{proj.explained.sum():.0%} of the variance" in pca.layout.title.text
 
 
@@ -67,7 +69,8 @@ def test_similarity_is_the_cosine_of_the_token_embeddings(model_name, outputs):
     unit = e / np.linalg.norm(e, axis=1, keepdims=True)
     z = figure_data(sim_fig)["similarity"]["z"]
     np.testing.assert_allclose(z, unit @ unit.T, atol=1e-5)
-    assert _tick_tokens(sim_fig, "xaxis") == [t.display for t in result.tokens]
+    untrained = embeddings.untrained_rows(get_bundle(model_name).model.transformer.wte.weight)
+    assert _tick_tokens(sim_fig, "xaxis") == [t.display + (" ✕" if untrained[t.id] else "") for t in result.tokens]
 
 
 def test_token_picker_lists_distinct_input_tokens_and_neighbours_match_numpy(model_name, outputs):

@@ -120,3 +120,14 @@ def test_bad_settings_are_refused_with_the_allowed_range(model_name):
 def test_chinese_labels_in_the_summary(model_name):
     out = list(tab.on_generate(model_name, "狗", 4, 1.0, 0, 1.0, False, 1, request=Request(lang="zh-CN")))[-1]
     assert "个新词元" in out[2] and "概率" in out[0]
+
+
+def test_top_k_bars_show_only_the_candidates_left():
+    from playground.figures import figure_data
+    from playground.ui import generate_tab
+    from playground.ui.state import model_choices
+
+    out = list(generate_tab.on_generate(model_choices()[0], "Once upon a time", 4, 1.0, 3, 1.0, False, 0))[-1]
+    (trace,) = figure_data(out[4]).values()
+    values = trace["x"] if trace["x"].dtype.kind == "f" else trace["y"]
+    assert 1 <= len(values) <= 3 and (np.asarray(values) > 0).all()  # no 0.0% padding under top-k

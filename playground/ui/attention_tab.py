@@ -340,7 +340,7 @@ def on_inspect(model_name: str, text_in: str, view: dict | None = None, request:
     next_tokens = " · ".join(f"`{_code(tok)}` {p:.1%}" for tok, p in result.top_next[:5])
     choices = _token_choices(view["labels"])
     return (
-        tokens_html(result.tokens),
+        tokens_html(result.tokens, lang=lang),
         f"{summary}\n\n**→** {next_tokens}",
         grid_figure(view, average, lang),
         big_figure(view, layer, head, average, lang),

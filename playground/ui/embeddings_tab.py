@@ -6,6 +6,7 @@ from __future__ import annotations
 import weakref
 
 import gradio as gr
+import numpy as np
 
 from .. import api, embeddings, export, figures
 from .i18n import add, language, t, text
@@ -45,6 +46,9 @@ add(
         "emb_pos_title": "Position embeddings W_p[i]  ({t} × {d})",
         "emb_sum_title": "Sum: the input of block 0  ({t} × {d})",
         "emb_pca_title": "All {vocab:,} vocabulary rows, PCA to 2-D: {total:.0%} of the variance kept",
+        "emb_pca_untrained": "{n:,} rows never trained (byte tokens and merges the training text never used: "
+        "they all point the same way) are left out; {kept:,} shown",
+        "emb_sim_untrained": "✕ = a token the model never saw in training: its similarity means nothing",
         "emb_pc": "PC {n} ({share:.0%})",
         "emb_sim_title": "Cosine similarity of your tokens' embeddings",
         "emb_dimension": "dimension",
@@ -85,6 +89,9 @@ add(
         "emb_pos_title": "位置嵌入 W_p[i]（{t} × {d}）",
         "emb_sum_title": "两者之和：第 0 块的输入（{t} × {d}）",
         "emb_pca_title": "词表全部 {vocab:,} 行，用 PCA 降到二维：保留了 {total:.0%} 的差异",
+        "emb_pca_untrained": "{n:,} 行从未被训练过（训练文本从未用到的字节词元和合并：它们都指向同一个方向），"
+        "已略去；显示 {kept:,} 行",
+        "emb_sim_untrained": "✕ = 模型在训练中从未见过的词元：它的相似度没有意义",
         "emb_pc": "主成分 {n}（{share:.0%}）",
         "emb_sim_title": "你的词元的词向量之间的余弦相似度",
         "emb_dimension": "维度",
@@ -143,6 +150,12 @@ def on_embeddings_view(model_name: str, text_in: str, chosen: int | None = None,
     return (*outputs, data)
 
 
+def _add_title_line(fig, line: str) -> None:
+    """A second, smaller title line (plotly parses <...> in text: the line is escaped)."""
+    safe = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    fig.layout.title.text = f"{fig.layout.title.text}<br><span style='font-size:12px'>{safe}</span>"
+
+
 def _embeddings(model_name: str, text_in: str, chosen, lang: str) -> tuple[tuple, dict]:
     bundle, result = inspect_or_error(model_name, text_in)
     labels = [tok.display for tok in result.tokens]
@@ -160,15 +173,23 @@ def _embeddings(model_name: str, text_in: str, chosen, lang: str) -> tuple[tuple
     table = _embedding_table(bundle)
     proj = embeddings.cached_vocab_projection(bundle.model, table)
     vocab = proj.points.shape[0]
+    untrained = proj.untrained if proj.untrained is not None else np.zeros(vocab, dtype=bool)
+    n_untrained = int(untrained.sum())
+    shown = sorted(i for i in set(result.ids) if not untrained[i])
     pca = figures.pca_scatter(
-        proj.points, vocab_labels(bundle.tokenizer), highlight=sorted(set(result.ids)),
+        proj.trained_points(), vocab_labels(bundle.tokenizer), highlight=shown,
         title=text("emb_pca_title", lang, vocab=vocab, total=float(proj.explained.sum())),
         xlabel=text("emb_pc", lang, n=1, share=float(proj.explained[0])),
         ylabel=text("emb_pc", lang, n=2, share=float(proj.explained[1])),
     )
+    if n_untrained:  # left out of the fit and the map (embeddings.untrained_rows says why)
+        _add_title_line(pca, text("emb_pca_untrained", lang, n=n_untrained, kept=vocab - n_untrained))
     pca.update_layout(height=560)
-    sim = figures.similarity_heatmap(embeddings.cosine_similarity(tok_emb), labels,
+    marked = [f"{label} ✕" if untrained[i] else label for label, i in zip(labels, result.ids, strict=True)]
+    sim = figures.similarity_heatmap(embeddings.cosine_similarity(tok_emb), marked,
                                      title=text("emb_sim_title", lang), value_label=text("emb_cosine", lang))
+    if any(untrained[i] for i in result.ids):
+        _add_title_line(sim, text("emb_sim_untrained", lang))
     sim.update_layout(height=620)
 
     summary = text("emb_summary", lang, model=bundle.name, n_tokens=n, d_model=d, vocab=vocab)

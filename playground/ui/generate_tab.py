@@ -34,6 +34,17 @@ GEN_SLOT = "generation"
 DEFAULT_PROMPT = "Once upon a time"
 COLOUR = (230, 159, 0)  # Okabe-Ito orange: dark text stays readable on it at any opacity
 TEXT_STYLE = "font-size:1.3rem;line-height:1.9;color:#111"
+# Clicking a coloured token picks it (gr.HTML runs this once; one listener on the element, so it
+# keeps working as the streamed HTML is replaced). The clicked token gets an outline.
+TOKEN_CLICK_JS = """
+element.addEventListener('click', (event) => {
+  const tok = event.target.closest('.gen-tok[data-index]');
+  if (!tok) return;
+  element.querySelectorAll('.gen-tok.picked').forEach((t) => t.classList.remove('picked'));
+  tok.classList.add('picked');
+  trigger('click', {token_index: Number(tok.dataset.index)});
+});
+"""
 TOKEN_STYLE = "white-space:pre-wrap;border-radius:3px;padding:1px 0;color:#111;"
 
 register({
@@ -76,6 +87,7 @@ add(
         "gen_att_label": "Attention at this step",
         "gen_summary": "{model} · {n} new tokens · {tps:,.0f} tokens/s · seed {seed}",
         "gen_err_none": "Nothing generated yet: press Generate first",
+        "gen_model_p": "model p",
     },
     zh={
         "gen_what": "**我在看什么？** 模型一次一个词元地续写你的提示。每一步它给词表中每个词元一个概率，然后抽取一个："
@@ -108,6 +120,7 @@ add(
         "gen_att_label": "这一步的注意力",
         "gen_summary": "{model} · {n} 个新词元 · 每秒 {tps:,.0f} 个词元 · 种子 {seed}",
         "gen_err_none": "还没有生成任何内容：请先按“生成”",
+        "gen_model_p": "模型概率",
     },
 )
 
@@ -115,14 +128,15 @@ add(
 # ---------------------------------------------------------------- HTML
 
 
-def _span(token: str, prob: float | None, index: int | None = None, model_prob: float | None = None) -> str:
+def _span(token: str, prob: float | None, index: int | None = None, model_prob: float | None = None,
+          lang: str = "en") -> str:
     label = html.escape(token)
     if prob is None:  # the prompt
         return f'<span class="gen-prompt" style="color:#555;white-space:pre-wrap">{label}</span>'
     alpha = 0.12 + 0.88 * min(max(prob, 0.0), 1.0)
     title = f"#{index} · p = {prob:.1%}"
     if model_prob is not None:
-        title += f" · model p = {model_prob:.1%}"
+        title += f" · {text('gen_model_p', lang)} = {model_prob:.1%}"  # before top-k / top-p / temperature
     r, g, b = COLOUR
     return (f'<span class="gen-tok" data-index="{index}" data-prob="{prob:.4f}" title="{html.escape(title)}" '
             f'style="{TOKEN_STYLE}background:rgba({r},{g},{b},{alpha:.2f})">{label}</span>')
@@ -141,7 +155,7 @@ def legend_html(lang: str = "en") -> str:
 
 def text_html(prompt: str, pieces: list[tuple[str, float, float]], lang: str = "en") -> str:
     """Prompt, then each generated piece as a span coloured by its probability, then the legend."""
-    spans = "".join(_span(s, p, i, mp) for i, (s, p, mp) in enumerate(pieces))
+    spans = "".join(_span(s, p, i, mp, lang) for i, (s, p, mp) in enumerate(pieces))
     return f'<div class="gen-text" style="{TEXT_STYLE}">{_span(prompt, None)}{spans}</div>{legend_html(lang)}'
 
 
@@ -149,11 +163,15 @@ def text_html(prompt: str, pieces: list[tuple[str, float, float]], lang: str = "
 
 
 def bars_figure(gen: dict, index: int, lang: str = "en") -> go.Figure:
+    """The candidates of one step. Tokens that top-k / top-p removed have probability exactly 0
+    in the sampling distribution: they are not candidates, so they get no bar."""
     step = gen["steps"][index]
     title = text("gen_step_title", lang, index=index, token=step["token"])
-    fig = figures.token_probability_bars(step["top_tokens"], np.asarray(step["top_probs"], np.float32),
-                                         title=title, xlabel=text("gen_prob_word", lang))
-    return fig
+    probs = np.asarray(step["top_probs"], np.float32)
+    keep = probs > 0
+    keep[0] = True  # the likeliest token always stays
+    tokens = [tok for tok, k in zip(step["top_tokens"], keep, strict=True) if k]
+    return figures.token_probability_bars(tokens, probs[keep], title=title, xlabel=text("gen_prob_word", lang))
 
 
 def attention_figure(gen: dict, index: int, lang: str = "en") -> go.Figure:
@@ -269,6 +287,15 @@ def on_generate(
            bars_figure(gen, last, lang), attention_figure(gen, last, lang))
 
 
+def on_pick(evt: gr.EventData, request: gr.Request | None = None):
+    """A coloured token clicked (TOKEN_CLICK_JS): the same as choosing it with the slider."""
+    index = getattr(evt, "token_index", None)
+    if index is None:  # a click between tokens
+        return gr.skip(), gr.skip(), gr.skip()
+    bars, attention = on_step(index, request)
+    return gr.update(value=int(index)), bars, attention
+
+
 def on_step(index, request: gr.Request | None = None):
     """A generated token chosen: its candidates and its attention (no model run)."""
     lang = language(request)
@@ -302,7 +329,7 @@ def build(shared, demo: gr.Blocks) -> None:
             greedy = gr.Checkbox(False, label=t("gen_greedy"), elem_id="gen-greedy")
             seed = gr.Number(0, label=t("gen_seed"), precision=0, minimum=0, elem_id="gen-seed")
             run = gr.Button(t("gen_button"), variant="primary", elem_id="gen-button")
-    output = gr.HTML(label=t("gen_output"), elem_id="gen-output", min_height=80)
+    output = gr.HTML(label=t("gen_output"), elem_id="gen-output", min_height=80, js_on_load=TOKEN_CLICK_JS)
     plain = gr.Textbox(label=t("gen_plain"), lines=3, interactive=False, elem_id="gen-plain")
     summary = gr.Markdown(elem_id="gen-summary")
     step = gr.Slider(0, 1, 0, step=1, label=t("gen_step"), interactive=False, elem_id="gen-step")
@@ -316,5 +343,7 @@ def build(shared, demo: gr.Blocks) -> None:
     outputs = [output, plain, summary, step, bars, attention]
     gr.on([run.click, prompt.submit], on_generate, inputs, outputs, api_name="generate",
           concurrency_id="generate", concurrency_limit=2, show_progress="minimal")
+    output.click(on_pick, None, [step, bars, attention], api_visibility="private", concurrency_id="generate-step",
+                 concurrency_limit=8, trigger_mode="always_last", show_progress="hidden")
     step.input(on_step, step, [bars, attention], api_visibility="private", concurrency_id="generate-step",
                concurrency_limit=8, trigger_mode="always_last", show_progress="hidden")

@@ -146,7 +146,7 @@ def compare_html(used: str, lang: str = "en") -> str:
         columns.append(
             f'<div class="tok-compare-col" data-kind="{kind}" data-tokens="{s.n_tokens}">'
             f"<h4>{html.escape(_kind_name(kind, lang))}</h4><p>{html.escape(counts)}</p>"
-            f"{tokens_html(enc.tokens)}</div>"
+            f"{tokens_html(enc.tokens, lang=lang)}</div>"
         )
     return '<div class="tok-compare">' + "".join(columns) + "</div>"
 
@@ -167,7 +167,7 @@ def on_tokenize(model_name: str, text_in: str, request: gr.Request = None):
     if truncated_from:
         n_ctx = bundle.config.n_ctx
         lines += ["", text("tok_truncated", lang, total=truncated_from, n_ctx=n_ctx, chars=len(used))]
-    return tokens_html(tokens), "\n".join(lines), compare_html(used, lang)
+    return tokens_html(tokens, lang=lang), "\n".join(lines), compare_html(used, lang)
 
 
 def merges_frame(tokenizer, lang: str = "en", n: int = MERGES_SHOWN) -> dict:
@@ -193,7 +193,7 @@ def on_train_bpe(corpus: str, vocab_size: float, model_name: str, text_in: str, 
                    tokens=s.n_tokens, cpt=s.chars_per_token)
     if tok.vocab_size < int(vocab_size):
         summary += text("tok_lab_fewer", lang, asked=int(vocab_size))
-    return summary, tokens_html(enc.tokens), merges_frame(tok, lang)
+    return summary, tokens_html(enc.tokens, lang=lang), merges_frame(tok, lang)
 
 
 def build(shared, demo: gr.Blocks) -> None:
