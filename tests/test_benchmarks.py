@@ -45,3 +45,14 @@ def test_step_budget_prints_every_part_and_a_consistent_budget(capsys, monkeypat
     budget = result["step_ms_for_mfu"]
     assert budget["0.40"] > budget["0.50"] > budget["0.60"] > 0  # a higher MFU needs a shorter step
     assert result["ms_left_after_matmuls_at_0.60"] == round(budget["0.60"] - result["ms"]["matmuls"], 2)
+
+
+def test_device_check_runs_on_the_cpu_and_compares_devices(capsys):
+    from bench import device_check
+
+    rows = device_check.main(["--devices", "cpu", "cpu", "--steps", "4", "--warmup", "1", "--new-tokens", "4",
+                              "--repeats", "1", "--corpus-size", "20000", "--target-loss", "100"])
+    assert [r["device"] for r in rows] == ["cpu", "cpu"] and rows[0]["steps_to_target"] is None  # 10-step mean
+    assert rows[1]["max_loss_diff_vs_first"] == 0.0 and rows[1]["greedy_agreement_vs_first"] == 1.0
+    assert all(r["train_tokens_per_s"] > 0 and r["generate_tokens_per_s"] > 0 for r in rows)
+    assert "| device | train tok/s" in capsys.readouterr().out

@@ -223,3 +223,20 @@ def test_the_translator_creates_nothing_off_its_device():
         trapped = _translation_workload(pairs)
     assert set(recorder.devices) == {"cpu"}, recorder.devices
     assert trapped == expected
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (bench/gpu_check.sh runs this there)")
+def test_on_cuda_everything_runs_there_and_agrees_with_the_cpu(setup):
+    tok, ids, cfg = setup
+    on_cpu = _workload(tok, ids, cfg)
+    model = init_model(cfg, 0, "cuda")
+    assert model.device.type == "cuda"
+    train_cfg = TrainConfig(steps=4, batch_size=2, warmup_steps=1, eval_interval=2)
+    stats = list(train_steps(cfg, train_cfg, ids, ids, "the cat sat", tokenizer=tok, model=model, snapshot_steps=(2,)))
+    assert stats[-1].model.device.type == "cuda" and stats[1].snapshots[2].dtype == "float32"
+    tolerance = 5e-2 if torch.cuda.is_bf16_supported(including_emulation=False) else 1e-4  # bf16 autocast or not
+    assert [s.loss for s in stats] == pytest.approx(on_cpu["losses"], abs=tolerance)
+    steps = list(generate_steps(model.eval(), [1, 2, 3], SampleConfig(max_new_tokens=20, seed=3), with_attention=True))
+    assert all(s.attention is not None for s in steps)
+    logits, cache = run_with_cache(model, [4, 5, 6, 7])
+    assert logits.device.type == "cuda" and cache.to("cpu").pattern(0).device.type == "cpu"
