@@ -149,3 +149,25 @@ def test_a_big_vocabulary_reads_the_lens_only_up_to_the_chosen_position(monkeypa
     out = model_tab.on_position("stories", TEXT, 7, 1.0, 0, 0)
     heat, line = out[3], out[4]
     assert len(heat.data[0].x) == 6 and "position 7" in line.layout.title.text
+
+
+@pytest.mark.server
+def test_reading_endpoints_over_http(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    try:
+        named = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+        assert {"/logit_lens", "/decompose", "/head_roles", "/ablate", "/model_view"} <= set(named)
+        out = client.predict("induction", REPEATED, "L0H0", "", "zero", api_name="/ablate")
+        assert out["heads"] == ["L0H0"] and out["loss_after"] > out["loss_before"] + 1.0
+        roles = client.predict("induction", REPEATED, api_name="/head_roles")
+        assert roles["strongest"][1] == ["induction", "induction"]
+        lens = client.predict("induction", REPEATED, api_name="/logit_lens")
+        assert lens["final_tokens"][-2] == "d" and len(lens["top_probs"]) == 3
+        parts = client.predict("stories", TEXT, 3, api_name="/decompose")
+        assert parts["position"] == 3 and abs(sum(parts["parts"].values()) - parts["logit"]) < 1e-3
+        with pytest.raises(Exception, match="is layer 0, head 1"):
+            client.predict("induction", REPEATED, "head zero", "", "zero", api_name="/ablate")
+    finally:
+        client.close()

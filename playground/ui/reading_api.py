@@ -21,8 +21,10 @@ from .state import get_bundle
 DIGITS = 4  # probabilities and scores are rounded to this many decimals in JSON
 
 register({
-    "ablate.heads_text": ("write heads as L<layer>H<head>, separated by commas, e.g. \"L0H0, L1H1\" (got {got})",
-                          "注意力头写成 L<层>H<头>，用逗号分隔，例如 \"L0H0, L1H1\"（收到 {got}）"),
+    "ablate.heads_text": ("write each head as L, its layer, H, its head — \"L0H1\" is layer 0, head 1 — separated by "
+                          "commas, e.g. \"L0H0, L1H1\" (got {got})",
+                          "每个注意力头写成 L、层号、H、头号——\"L0H1\" 表示第 0 层第 1 个头——用逗号分隔，"
+                          "例如 \"L0H0, L1H1\"（收到 {got}）"),
     "ablate.mlps_text": ("write MLP blocks as layer numbers separated by commas, e.g. \"0, 1\" (got {got})",
                          "MLP 模块写成用逗号分隔的层号，例如 \"0, 1\"（收到 {got}）"),
 })
