@@ -99,6 +99,29 @@ MODEL_LIMITS: dict[str, tuple[int, int]] = {
 }
 
 
+# Our size fields and their names in a GPT-2 config.json: the one table that writing, reading
+# and vetting a GPT-2 config (ModelConfig.to_gpt2_dict / from_gpt2_dict, hub.check_gpt2_config) use.
+GPT2_NAMES: dict[str, str] = {
+    "n_layers": "n_layer",
+    "n_heads": "n_head",
+    "d_model": "n_embd",
+    "n_ctx": "n_positions",
+    "d_vocab": "vocab_size",
+    "d_mlp": "n_inner",
+}
+
+
+def gpt2_sizes(raw: dict[str, Any]) -> dict[str, Any]:
+    """Our size fields from a GPT-2 config.json, as written (None where absent), with GPT-2's
+    defaults: `n_positions` may be given as the older `n_ctx`, and `n_inner` null means 4 * n_embd."""
+    sizes = {ours: raw.get(theirs) for ours, theirs in GPT2_NAMES.items()}
+    if sizes["n_ctx"] is None:
+        sizes["n_ctx"] = raw.get("n_ctx")
+    if not sizes["d_mlp"] and isinstance(sizes["d_model"], int):
+        sizes["d_mlp"] = 4 * sizes["d_model"]
+    return sizes
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Shape of a GPT-2-style decoder. Names follow TransformerLens (d_model, n_heads, ...)."""
@@ -135,13 +158,8 @@ class ModelConfig:
         return {
             "model_type": "gpt2",
             "architectures": ["GPT2LMHeadModel"],
-            "n_layer": self.n_layers,
-            "n_head": self.n_heads,
-            "n_embd": self.d_model,
-            "n_positions": self.n_ctx,
-            "n_ctx": self.n_ctx,
-            "vocab_size": self.d_vocab,
-            "n_inner": self.d_mlp,
+            **{theirs: getattr(self, ours) for ours, theirs in GPT2_NAMES.items()},
+            "n_ctx": self.n_ctx,  # older readers look for the context here
             "activation_function": "gelu_new",
             "layer_norm_epsilon": self.layer_norm_eps,
             "resid_pdrop": self.dropout,
@@ -166,22 +184,13 @@ class ModelConfig:
                 raise ConfigError("config.flag_unsupported", flag=flag)
         if cfg.get("tie_word_embeddings", True) is False:
             raise ConfigError("config.untied")
-        try:
-            d_model = cfg["n_embd"]
-            return cls(
-                n_layers=cfg["n_layer"],
-                n_heads=cfg["n_head"],
-                d_model=d_model,
-                n_ctx=cfg.get("n_positions", cfg.get("n_ctx")),
-                d_vocab=cfg["vocab_size"],
-                d_mlp=cfg.get("n_inner") or 4 * d_model,
-                dropout=0.0,
-                layer_norm_eps=cfg.get("layer_norm_epsilon", 1e-5),
-            )
-        except KeyError as missing:
-            raise ConfigError("config.missing_key", key=str(missing)) from None
-        except TypeError:  # e.g. "n_embd": null, so 4 * d_model fails
-            raise ConfigError("config.null_size") from None
+        for ours, theirs in GPT2_NAMES.items():
+            if ours not in ("n_ctx", "d_mlp") and theirs not in cfg:  # those two have GPT-2 defaults
+                raise ConfigError("config.missing_key", key=repr(theirs))
+        sizes = gpt2_sizes(cfg)
+        if sizes["d_mlp"] is None:  # n_inner null and n_embd not a number: no default to take
+            raise ConfigError("config.null_size")
+        return cls(**sizes, dropout=0.0, layer_norm_eps=cfg.get("layer_norm_epsilon", 1e-5))
 
 
 @dataclass(frozen=True)
