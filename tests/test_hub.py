@@ -488,3 +488,24 @@ def test_a_download_larger_than_the_disk_limit_is_refused_before_it_starts(cache
         "gpt2 needs 548 MB of disk; this server's Hub cache is limited to 100 MB (PLAYGROUND_HUB_DISK_MB)")
     assert "磁盘" in caught.value.message("zh")
     hub.check_disk_room("gpt2", 50 * 2**20)  # fits: no error
+
+
+def test_the_model_tab_and_the_reading_tools_work_on_a_hub_model(published):
+    """The Model tab, logit lens, attribution and ablation on a GPT-2 from the (local) Hub cache:
+    the lens' last row and the attributed logit are transformers' own numbers."""
+    from playground.ablation import ablate
+    from playground.lens import decompose, logit_lens
+    from playground.ui import model_tab
+
+    name = "hf:" + REPO
+    out = model_tab.on_text(name, TEXT, 1.0, 1, 1)
+    assert "2 layers × 2 heads" in out[0] and out[2].data and out[5].data
+    bundle = hub.load_hub_model(name)
+    ids = bundle.tokenizer.encode(TEXT).ids
+    with torch.no_grad():
+        theirs = published.model(torch.tensor([ids])).logits[0]  # (T, V)
+    lens = logit_lens(bundle, TEXT)
+    assert torch.allclose(lens.last_probs, theirs.softmax(-1), atol=1e-5)
+    parts = decompose(bundle, TEXT, 4)
+    assert float(parts.contributions.sum()) == pytest.approx(float(theirs[4, parts.token_id]), abs=1e-4)
+    assert (ablate(bundle, TEXT).losses_after == ablate(bundle, TEXT).losses_before).all()

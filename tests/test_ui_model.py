@@ -171,3 +171,17 @@ def test_reading_endpoints_over_http(app_url):
             client.predict("induction", REPEATED, "head zero", "", "zero", api_name="/ablate")
     finally:
         client.close()
+
+
+def test_the_model_tab_reads_my_model():
+    from playground.ui import state
+
+    mine = api.load_model("stories-char")
+    bundle = api.ModelBundle("mine", mine.model, mine.tokenizer, dict(mine.meta), None)
+    state.set_my_model(state.LOCAL_SESSION, bundle)
+    try:
+        out = model_tab.on_text(state.MY_MODEL, "The dog saw the cat.", 1.0, 0, 0)
+        assert "20 tokens" in out[0] and out[2].data
+        assert "[Open it there]" not in out[12]  # My model cannot travel in a link
+    finally:
+        state.REGISTRY.drop(state.LOCAL_SESSION)
