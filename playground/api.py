@@ -314,6 +314,6 @@ def encode_data(data, tokenizer: Tokenizer, check=None) -> TrainingData:
     def as_tensor(split: str) -> torch.Tensor:  # (N,) int64
         if check is not None:
             check()
-        return torch.tensor(tokenizer.encode_ids(split, check), dtype=torch.long)
+        return torch.tensor(tokenizer.encode_ids(split, check), dtype=torch.long, device="cpu")  # batches move later
 
     return TrainingData(data.name, tokenizer, as_tensor(data.train), as_tensor(data.val))

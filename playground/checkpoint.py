@@ -512,7 +512,7 @@ def check_forward_finite(model: TinyGPT) -> None:
     as NaN percentages and crash sampling and training later. Cheap: PROBE_TOKENS positions."""
     cfg = model.cfg
     n = min(PROBE_TOKENS, cfg.n_ctx)
-    ids = (torch.arange(n) * max(1, cfg.d_vocab // n)) % cfg.d_vocab  # (n,) spread over the vocabulary
+    ids = (torch.arange(n, device=model.device) * max(1, cfg.d_vocab // n)) % cfg.d_vocab  # (n,) spread over vocab
     with torch.no_grad():
         logits = model(ids[None])  # (1, n, d_vocab)
     if not torch.isfinite(logits).all():

@@ -540,7 +540,9 @@ class Translator:
         patterns = [name for name in self.model.hook_points if name.endswith(".hook_pattern")]
         logits, cache = run_with_cache(self.model, ids, tgt_in, names=patterns)  # logits (1, T, d_vocab_tgt)
         probs = logits[0].float().softmax(-1)  # (T, d_vocab_tgt)
-        confidence = probs[torch.arange(len(written)), torch.tensor(written)].cpu().numpy().astype(np.float32)
+        rows = torch.arange(len(written), device="cpu")  # the probabilities come to the CPU first
+        chosen = torch.tensor(written, device="cpu")
+        confidence = probs.cpu()[rows, chosen].numpy().astype(np.float32)
         L = self.config.n_layers
 
         def stack(get) -> np.ndarray:
