@@ -77,19 +77,20 @@ class World:
 
 
 class _Loss(torch.nn.Module):
-    """`model.loss(x, y)` as a forward pass: DDP averages the gradients of what runs through
-    its forward only, so the loss itself must be that forward."""
+    """`model.loss(x, y)` (or `model(x)`) as a forward pass: DDP averages the gradients of what
+    runs through its forward only, so the loss itself must be that forward."""
 
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.model.loss(x, y)
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.model(x) if y is None else self.model.loss(x, y)
 
 
 class _DistributedLoss(torch.nn.Module):
-    """The model's `.loss` run through DistributedDataParallel (same parameters, same loss)."""
+    """The model run through DistributedDataParallel (same parameters): `.loss(x, y)` and
+    `(x)` both synchronise the gradients across ranks during backward."""
 
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__()
@@ -100,6 +101,9 @@ class _DistributedLoss(torch.nn.Module):
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.ddp(x, y)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.ddp(x)
 
 
 SINGLE = World()

@@ -109,3 +109,35 @@ def test_the_readme_torchrun_commands_parse():
         args = build_parser().parse_args(words[words.index("playground") + 1:])
         assert args.command == "train" and args.out == "runs/big"
         assert "-m" in words and ("--standalone" in words or "--master_addr=MASTER" in words)
+
+
+def test_the_ddp_wrapper_trains_through_loss_and_forward_alike(tmp_path):
+    """One-process gloo group: `.loss(x, y)` and `(x)` go through DDP and give the plain model's
+    loss and gradients (so either way an optimizer step is taken is synchronised)."""
+    import torch.distributed as dist
+    import torch.nn.functional as F
+
+    from playground.config import ModelConfig
+    from playground.training import init_model
+
+    cfg = ModelConfig(n_layers=1, n_heads=2, d_model=8, n_ctx=8, d_vocab=16)
+    x = torch.randint(0, 16, (2, 8), generator=torch.Generator().manual_seed(0))
+    y = torch.roll(x, -1, dims=1)
+    plain = init_model(cfg, 0, "cpu")
+    plain.loss(x, y).backward()
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        for use_forward in (False, True):
+            model = init_model(cfg, 0, "cpu")
+            wrapped = distributed._DistributedLoss(model)
+            if use_forward:
+                logits = wrapped(x)
+                loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), y.reshape(-1))
+            else:
+                loss = wrapped.loss(x, y)
+            loss.backward()
+            assert {id(p) for p in wrapped.parameters()} == {id(p) for p in model.parameters()}
+            for a, b in zip(model.parameters(), plain.parameters()):
+                torch.testing.assert_close(a.grad, b.grad)
+    finally:
+        dist.destroy_process_group()
