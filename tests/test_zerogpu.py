@@ -172,3 +172,21 @@ def test_in_the_worker_generation_errors_cross_back_as_gradio_errors(monkeypatch
         list(generate_tab._generate_on_gpu(bundle, "", 4, 1.0, None, None, 0, False))
     result = state.inspect_on_gpu(bundle, "the cat", 8)
     assert result.cache.pattern(0).device.type == "cpu" and len(result.ids) == 7
+
+
+def test_what_crosses_to_and_from_the_worker_survives_pickle(monkeypatch):
+    """ZeroGPU sends a decorated call's arguments and results between processes by pickle."""
+    import pickle
+
+    _worker_side(monkeypatch)
+    bundle = pickle.loads(pickle.dumps(_bundle()))
+    assert bundle.tokenizer.encode("the cat").ids == _bundle().tokenizer.encode("the cat").ids
+    ids = torch.tensor(bundle.tokenizer.encode_ids("the cat sat on the mat. " * 20))
+    stats = list(train_tab._train_on_gpu(bundle.config, TrainConfig(steps=2, batch_size=2, warmup_steps=1), ids))
+    back = pickle.loads(pickle.dumps(stats[-1]))
+    assert back.loss == stats[-1].loss and torch.equal(back.model.transformer.wte.weight,
+                                                       stats[-1].model.transformer.wte.weight)
+    step = next(generate_tab._generate_on_gpu(bundle, "the", 2, 1.0, None, None, 0, False, with_attention=True))
+    assert pickle.loads(pickle.dumps(step)).attention.shape == step.attention.shape
+    result = state.inspect_on_gpu(bundle, "the cat", 8)
+    assert torch.equal(pickle.loads(pickle.dumps(result)).cache.pattern(0), result.cache.pattern(0))
