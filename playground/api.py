@@ -23,10 +23,11 @@ from .bundle import ModelBundle
 from .checkpoint import Checkpoint, load_checkpoint
 from .config import ModelConfig, SampleConfig
 from .device import resolve as resolve_device
+from .errors import PlaygroundError, register
 from .hooks import ActivationCache, run_with_cache
 from .model import TinyGPT
 from .sampling import GenStep, generate_steps
-from .tokenizer import Encoding, Tokenizer, TokenView
+from .tokenizer import Encoding, Tokenizer, TokenView, check_encodable
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoints"
 DEFAULT_MODEL = "stories"
@@ -37,8 +38,38 @@ MAX_TEXT_CHARS = 20_000  # longer input is refused; input over the context is tr
 MAX_VIEW_TOKENS = 256
 
 
-class PlaygroundError(ValueError):
-    """A request the playground cannot serve; the message says what is allowed."""
+register(
+    {
+        "model.no_history": (
+            "{name} has no recorded training; these do: {names}",
+            "{name} 没有记录的训练过程；有记录的是：{names}",
+        ),
+        "model.bad_history": ("{name}: {reason}", "{name}：{reason}"),
+        "model.no_tokenizer": ("{name}: the checkpoint has no tokenizer.json", "{name}：检查点里没有 tokenizer.json"),
+        "model.hub_fallback_failed": (
+            "{name} is not a built-in model ({builtins}) nor an existing checkpoint folder / .zip, so it was tried "
+            "as a Hugging Face Hub id: {reason}",
+            "{name} 不是内置模型（{builtins}），也不是已有的检查点文件夹 / .zip，所以把它当作 Hugging Face Hub 的 id "
+            "试了一下：{reason}",
+        ),
+        "model.unknown": (
+            "no model called {name}: use one of {builtins}, a checkpoint folder / .zip path, or a GPT-2 model id "
+            "from the Hugging Face Hub such as 'hf:distilgpt2'",
+            "没有名为 {name} 的模型：请使用 {builtins} 之一、一个检查点文件夹 / .zip 路径，或 Hugging Face Hub 上某个 "
+            "GPT-2 模型的 id，例如 'hf:distilgpt2'",
+        ),
+        "text.empty": ("{field} is empty: type at least one character", "{field}是空的：请至少输入一个字符"),
+        "text.too_long": (
+            "{field} has {n} characters; the limit is {limit}",
+            "{field}有 {n} 个字符；上限是 {limit} 个字符",
+        ),
+        "text.no_tokens": ("{field} produced no tokens", "{field}没有产生任何词元"),
+        "train.needs_data": (
+            "train needs the TrainingData from prepare_data(...), got {type}",
+            "train 需要 prepare_data(...) 返回的 TrainingData，收到的是 {type}",
+        ),
+    }
+)
 
 
 @dataclass
@@ -92,7 +123,7 @@ def load_history(name: str):
     """The recorded training of a shipped checkpoint: the probe's attention at each snapshot step
     and the loss curves (a `history.TrainingHistory`), checked against the model's shape."""
     if name not in history_names():
-        raise PlaygroundError(f"{name!r} has no recorded training; these do: {', '.join(history_names()) or 'none'}")
+        raise PlaygroundError("model.no_history", name=repr(name), names=", ".join(history_names()) or "—")
     return _load_builtin_history(name)
 
 
@@ -106,12 +137,12 @@ def _load_builtin_history(name: str):
     try:
         return read_history(CHECKPOINT_DIR / name, cfg.n_layers, cfg.n_heads)
     except CheckpointError as err:
-        raise PlaygroundError(f"{name}: {err}") from None
+        raise PlaygroundError("model.bad_history", name=name, reason=err) from None
 
 
 def _bundle(name: str, ckpt: Checkpoint) -> ModelBundle:
     if ckpt.tokenizer is None:
-        raise PlaygroundError(f"{name}: the checkpoint has no tokenizer.json")
+        raise PlaygroundError("model.no_tokenizer", name=name)
     return ModelBundle(name, ckpt.model, ckpt.tokenizer, ckpt.meta, ckpt.card)
 
 
@@ -149,13 +180,9 @@ def load_model(name_or_path: str | Path) -> ModelBundle:
             return hub.load_hub_model(key)
         except hub.HubError as err:
             raise PlaygroundError(
-                f"{key!r} is not a built-in model ({', '.join(builtin_names()) or 'none'}) nor an existing "
-                f"checkpoint folder / .zip, so it was tried as a Hugging Face Hub id: {err}"
+                "model.hub_fallback_failed", name=repr(key), builtins=", ".join(builtin_names()) or "—", reason=err
             ) from None
-    raise PlaygroundError(
-        f"no model called {key!r}: use one of {builtin_names()}, a checkpoint folder / .zip path, or a "
-        "GPT-2 model id from the Hugging Face Hub such as 'hf:distilgpt2'"
-    )
+    raise PlaygroundError("model.unknown", name=repr(key), builtins=str(builtin_names()))
 
 
 @functools.lru_cache(maxsize=1)
@@ -171,21 +198,14 @@ def demo_model(seed: int = 0) -> ModelBundle:
     return ModelBundle(DEMO_MODEL, model, tokenizer, {"tokenizer_kind": "char"}, None, False)
 
 
-def check_text(text: str, what: str = "the text") -> str:
-    """`text` if it is a non-empty string within MAX_TEXT_CHARS, else a PlaygroundError saying so."""
-    if not isinstance(text, str):
-        raise PlaygroundError(f"{what} must be text, got {type(text).__name__}")
-    if not text:
-        raise PlaygroundError(f"{what} is empty: type at least one character")
-    if len(text) > MAX_TEXT_CHARS:
-        raise PlaygroundError(f"{what} has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as err:  # e.g. "\ud800": the tokenizer cannot take it
-        raise PlaygroundError(
-            f"{what} contains a lone surrogate (U+{ord(text[err.start]):04X} at position {err.start}), "
-            "which is not valid Unicode text; remove it"
-        ) from None
+def check_text(text: str, field: str = "text.the_text") -> str:
+    """`text` if it is a non-empty string within MAX_TEXT_CHARS, else a PlaygroundError saying so.
+    `field` is the key of what the text is called ("text.the_text", "text.the_prompt")."""
+    if isinstance(text, str) and not text:
+        raise PlaygroundError("text.empty", field=field)
+    if isinstance(text, str) and len(text) > MAX_TEXT_CHARS:
+        raise PlaygroundError("text.too_long", field=field, n=len(text), limit=MAX_TEXT_CHARS)
+    check_encodable(text, field)  # not a str, or a lone surrogate such as "\ud800"
     return text
 
 
@@ -193,10 +213,10 @@ def inspect(bundle: ModelBundle, text: str, top_k: int = 10, max_tokens: int | N
     """Tokenize `text`, run the model capturing every activation, and rank the next token.
 
     Text longer than the model's context (or `max_tokens`, if smaller) is cut to its first tokens."""
-    text = check_text(text, "the text")
+    text = check_text(text)
     encoding: Encoding = bundle.tokenizer.encode(text)
     if not encoding.ids:
-        raise PlaygroundError("the text produced no tokens")
+        raise PlaygroundError("text.no_tokens", field="text.the_text")
     n_ctx, truncated_from = min(bundle.config.n_ctx, max_tokens or bundle.config.n_ctx), None
     tokens = encoding.tokens
     if len(tokens) > n_ctx:
@@ -227,7 +247,7 @@ def generate_stream(
     Not a generator function: the prompt's size and the settings are checked *here*, before
     anything is tokenized, so an oversized prompt is refused at the call (in well under a
     second), not when the first token is asked for."""
-    prompt = check_text(prompt, "the prompt")
+    prompt = check_text(prompt, "text.the_prompt")
     cfg = SampleConfig(
         max_new_tokens=max_new_tokens,
         temperature=temperature,
@@ -238,7 +258,7 @@ def generate_stream(
     )
     ids = bundle.tokenizer.encode_ids(prompt)
     if not ids:
-        raise PlaygroundError("the prompt produced no tokens")
+        raise PlaygroundError("text.no_tokens", field="text.the_prompt")
     return generate_steps(bundle.model, ids, cfg, with_attention=with_attention)
 
 

@@ -41,6 +41,8 @@ from dataclasses import asdict, dataclass, fields
 import torch
 from torch import nn
 
+from .errors import PlaygroundError, check_range, register
+
 VOCAB = 10_000
 D_MODEL = 512
 N_HEADS = 8
@@ -177,13 +179,25 @@ def build_model(fixes: LabFixes, seed: int = 0) -> ArticleModel:
     return ArticleModel(fixes)
 
 
-def _check(fixes, seed, epochs) -> None:
+register(
+    {
+        "lab.seed": ("seed", "种子"),
+        "lab.epochs": ("epochs", "轮数"),
+        "lab.not_fixes": ("fixes must be a LabFixes, got {type}", "fixes 必须是 LabFixes，收到的是 {type}"),
+        "lab.busy": (
+            "another article-lab run has been busy for over {seconds} s; try later",
+            "另一个文章实验已经运行超过 {seconds} 秒；请稍后再试",
+        ),
+    }
+)
+
+
+def _check(fixes, seed, epochs) -> tuple[int, int]:
+    """The seed and epoch count as ints, or a PlaygroundError saying what is allowed."""
     if not isinstance(fixes, LabFixes):
-        raise ValueError(f"fixes must be a LabFixes, got {type(fixes).__name__}")
-    if not isinstance(seed, int) or not 0 <= seed < 2**31:
-        raise ValueError(f"seed must be a whole number in 0..{2**31 - 1}, got {seed!r}")
-    if not isinstance(epochs, int) or not 1 <= epochs <= MAX_EPOCHS:
-        raise ValueError(f"epochs must be a whole number in 1..{MAX_EPOCHS}, got {epochs!r}")
+        raise PlaygroundError("lab.not_fixes", type=type(fixes).__name__)
+    return (check_range("lab.seed", seed, 0, 2**31 - 1, whole=True),
+            check_range("lab.epochs", epochs, 1, MAX_EPOCHS, whole=True))
 
 
 @torch.no_grad()
@@ -207,9 +221,9 @@ def lab_steps(fixes: LabFixes, seed: int = 0, epochs: int = EPOCHS):
     `LabResult` (a generator's return value: `result = yield from lab_steps(...)`).
 
     The UI consumes this to draw the curve as it grows; `run_lab` runs it to the end."""
-    _check(fixes, seed, epochs)
+    seed, epochs = _check(fixes, seed, epochs)
     if not _LOCK.acquire(timeout=LOCK_TIMEOUT):
-        raise RuntimeError(f"another article-lab run has been busy for over {LOCK_TIMEOUT} s; try later")
+        raise PlaygroundError("lab.busy", seconds=LOCK_TIMEOUT)
     try:
         started = time.perf_counter()
         gen = torch.Generator().manual_seed(seed)

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import check_range, register
 from .figures import pca_basis
+
+register({"embeddings.token_id": ("token id", "词元 id"), "embeddings.k": ("k", "近邻数 k")})
 
 
 @dataclass(frozen=True)
@@ -100,10 +103,8 @@ def nearest_neighbours(weights, token_id: int, k: int = 10) -> list[tuple[int, f
     excluded, most similar first (ties by lower id) as (id, similarity)."""
     m = as_matrix(weights)
     n = m.shape[0]
-    if isinstance(token_id, bool) or not isinstance(token_id, int | np.integer) or not 0 <= token_id < n:
-        raise ValueError(f"token id must be a whole number from 0 to {n - 1}; got {token_id!r}")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a whole number >= 1; got {k!r}")
+    token_id = check_range("embeddings.token_id", token_id, 0, n - 1, whole=True)
+    k = check_range("embeddings.k", k, 1, None, whole=True)
     u = _unit_rows(m)
     sims = u @ u[token_id]  # (d_vocab,)
     sims[token_id] = -np.inf

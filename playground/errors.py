@@ -15,6 +15,7 @@ site passes a registered key. Range checks go through `check_range`, which words
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from typing import Any
 
@@ -66,6 +67,8 @@ def render(key: str, lang: str, params: dict[str, Any]) -> str:
             values[name] = MESSAGES[value].get(lang) or MESSAGES[value]["en"]
         elif isinstance(value, PlaygroundError):  # a wrapped cause ("cannot load x.zip: <why>")
             values[name] = value.message(lang)
+        elif isinstance(value, list) and value and all(isinstance(v, PlaygroundError) for v in value):
+            values[name] = "; ".join(v.message(lang) for v in value)  # several findings, each keyed
         else:
             values[name] = _format_value(value)
     return template.format(**values)
@@ -170,9 +173,9 @@ def check_range(
     message as an out-of-range number, which says what *is* allowed. `error` is the RangeError
     subclass to raise, so a caller can still catch its module's kind of failure (ConfigError).
     """
-    ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if ok_type and isinstance(value, float):
-        ok_type = math.isfinite(value) and (not whole or value.is_integer())
+    ok_type = isinstance(value, numbers.Real) and not isinstance(value, bool)  # numpy numbers too
+    if ok_type and not isinstance(value, numbers.Integral):
+        ok_type = math.isfinite(value) and (not whole or float(value).is_integer())
     ok = ok_type and (low < value if low_open else low <= value) and (high is None or value <= high)
     if not ok:
         raise error(field, low=low, high=high, got=value, whole=whole, low_open=low_open)

@@ -37,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import Label, PlaygroundError, register
+
 FORMAT_VERSION = 1
 NUMBER_FORMAT = "%.9g"  # round-trips float32
 # Every layer x head x query x key weight; GPT-2 small (144 heads) fits 83 tokens, the shipped
@@ -48,8 +50,62 @@ EXPORT_ROOT = Path(tempfile.gettempdir()) / "playground-exports"
 EXPORT_TTL_S = 30 * 60  # export folders older than this are deleted when a new one is written
 
 
-class ExportError(ValueError):
+class ExportError(PlaygroundError):
     """The data cannot be exported; the message says why and what is allowed."""
+
+
+register(
+    {
+        "export.patterns": ("the attention patterns", "注意力权重"),
+        "export.attention": ("the attention", "注意力"),
+        "export.token_embeddings": ("the token embeddings", "词元嵌入"),
+        "export.position_embeddings": ("the position embeddings", "位置嵌入"),
+        "export.pca": ("the PCA coordinates", "PCA 坐标"),
+        "export.explained": ("explained variance", "解释方差"),
+        "export.vocab_pca": ("the vocabulary PCA coordinates", "词表的 PCA 坐标"),
+        "export.embeddings": ("the embeddings", "嵌入"),
+        "export.not_finite": (
+            "{what} contains NaN or infinite values, which CSV/JSON exports cannot hold",
+            "{what}含有 NaN 或无穷大的值，CSV/JSON 导出无法保存它们",
+        ),
+        "export.token_count": (
+            "{what} covers {n} tokens but {labels} token labels were given",
+            "{what}覆盖 {n} 个词元，但给出了 {labels} 个词元标签",
+        ),
+        "export.patterns_shape": (
+            "attention patterns must be (layers, heads, tokens, tokens), got shape {shape}",
+            "注意力权重的形状必须是（层、头、词元、词元），收到的形状是 {shape}",
+        ),
+        "export.too_many_weights": (
+            "exporting every layer × head is limited to {limit} attention weights; this model has {heads} heads "
+            "and the text {n} tokens ({size} weights). Use a text of at most {fit} tokens",
+            "导出所有层 × 头最多 {limit} 个注意力权重；这个模型有 {heads} 个头，文本有 {n} 个词元（{size} 个权重）。"
+            "请使用最多 {fit} 个词元的文本",
+        ),
+        "export.embeddings_shape": (
+            "token and position embeddings must both be (tokens, d_model); got {token} and {position}",
+            "词元嵌入和位置嵌入的形状都必须是（词元、d_model）；收到 {token} 和 {position}",
+        ),
+        "export.pca_shape": (
+            "PCA coordinates must be (tokens, 2) = ({n}, 2); got {shape}",
+            "PCA 坐标的形状必须是（词元、2）=（{n}, 2）；收到 {shape}",
+        ),
+        "export.too_many_values": (
+            "exporting embeddings is limited to {limit} numbers; {n} tokens × d_model {d_model} × 3 tables is "
+            "{size}. Use a text of at most {fit} tokens",
+            "导出嵌入最多 {limit} 个数；{n} 个词元 × d_model {d_model} × 3 张表是 {size} 个。"
+            "请使用最多 {fit} 个词元的文本",
+        ),
+        "export.vocab_pca_shape": (
+            "vocabulary PCA coordinates must be (vocabulary, 2); got {shape}",
+            "词表的 PCA 坐标形状必须是（词表、2）；收到 {shape}",
+        ),
+        "export.bad_name": (
+            "export file names must be plain file names, got {name}",
+            "导出的文件名必须是普通文件名，收到 {name}",
+        ),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -70,10 +126,11 @@ def token_rows(tokens: Sequence) -> list[TokenRow]:
 # ----- helpers ----------------------------------------------------------------------------
 
 
-def _finite(name: str, array) -> np.ndarray:
+def _finite(what: str, array) -> np.ndarray:
+    """`array` as float32, refused if not finite; `what` is the key of its name in messages."""
     a = np.asarray(array, dtype=np.float32)
     if not np.isfinite(a).all():
-        raise ExportError(f"{name} contains NaN or infinite values, which CSV/JSON exports cannot hold")
+        raise ExportError("export.not_finite", what=Label(what))
     return a
 
 
@@ -109,7 +166,7 @@ def _tokens_json(tokens: Sequence[TokenRow]) -> list[dict]:
 
 def _check_tokens(tokens: Sequence[TokenRow], n: int, what: str) -> None:
     if len(tokens) != n:
-        raise ExportError(f"{what} covers {n} tokens but {len(tokens)} token labels were given")
+        raise ExportError("export.token_count", what=Label(what), n=n, labels=len(tokens))
 
 
 def _csv_text(header: list[str], rows) -> str:
@@ -126,17 +183,15 @@ ATTENTION_CSV_COLUMNS = ["layer", "head", "query_index", "query_token", "key_ind
 
 
 def _check_patterns(patterns, tokens: Sequence[TokenRow]) -> np.ndarray:
-    p = _finite("the attention patterns", patterns)
+    p = _finite("export.patterns", patterns)
     if p.ndim != 4 or p.shape[2] != p.shape[3]:
-        raise ExportError(f"attention patterns must be (layers, heads, tokens, tokens), got shape {p.shape}")
-    _check_tokens(tokens, p.shape[2], "the attention")
+        raise ExportError("export.patterns_shape", shape=str(p.shape))
+    _check_tokens(tokens, p.shape[2], "export.attention")
     if p.size > MAX_ATTENTION_WEIGHTS:
         n_heads = p.shape[0] * p.shape[1]
         fit = math.isqrt(MAX_ATTENTION_WEIGHTS // n_heads)
         raise ExportError(
-            f"exporting every layer × head is limited to {MAX_ATTENTION_WEIGHTS:,} attention weights; this "
-            f"model has {n_heads} heads and the text {p.shape[2]:,} tokens ({p.size:,} weights). Use a text "
-            f"of at most {fit} tokens"
+            "export.too_many_weights", limit=MAX_ATTENTION_WEIGHTS, heads=n_heads, n=p.shape[2], size=p.size, fit=fit
         )
     return p
 
@@ -197,18 +252,18 @@ def embedding_csv_columns(d_model: int) -> list[str]:
 
 
 def _check_embeddings(token_emb, pos_emb, pca_points, tokens: Sequence[TokenRow]):
-    e, p = _finite("the token embeddings", token_emb), _finite("the position embeddings", pos_emb)
-    pts = _finite("the PCA coordinates", pca_points)
+    e, p = _finite("export.token_embeddings", token_emb), _finite("export.position_embeddings", pos_emb)
+    pts = _finite("export.pca", pca_points)
     if e.ndim != 2 or e.shape != p.shape:
-        raise ExportError(f"token and position embeddings must both be (tokens, d_model); got {e.shape} and {p.shape}")
+        raise ExportError("export.embeddings_shape", token=str(e.shape), position=str(p.shape))
     if pts.shape != (e.shape[0], 2):
-        raise ExportError(f"PCA coordinates must be (tokens, 2) = ({e.shape[0]}, 2); got {pts.shape}")
-    _check_tokens(tokens, e.shape[0], "the embeddings")
+        raise ExportError("export.pca_shape", n=e.shape[0], shape=str(pts.shape))
+    _check_tokens(tokens, e.shape[0], "export.embeddings")
     if 3 * e.size > MAX_EMBEDDING_VALUES:
         fit = MAX_EMBEDDING_VALUES // (3 * e.shape[1])
         raise ExportError(
-            f"exporting embeddings is limited to {MAX_EMBEDDING_VALUES:,} numbers; {e.shape[0]:,} tokens × "
-            f"d_model {e.shape[1]} × 3 tables is {3 * e.size:,}. Use a text of at most {fit:,} tokens"
+            "export.too_many_values", limit=MAX_EMBEDDING_VALUES, n=e.shape[0], d_model=e.shape[1], size=3 * e.size,
+            fit=fit,
         )
     return e, p, pts
 
@@ -260,13 +315,13 @@ def embeddings_json(
     """
     e, p, pts = _check_embeddings(token_emb, pos_emb, pca_points, tokens)
     pca = {
-        "explained_variance_ratio": _Raw(_json_array(_finite("explained variance", explained))),
+        "explained_variance_ratio": _Raw(_json_array(_finite("export.explained", explained))),
         "tokens": _Raw(_json_array(pts)),
     }
     if vocab_points is not None:
-        v = _finite("the vocabulary PCA coordinates", vocab_points)
+        v = _finite("export.vocab_pca", vocab_points)
         if v.ndim != 2 or v.shape[1] != 2:
-            raise ExportError(f"vocabulary PCA coordinates must be (vocabulary, 2); got {v.shape}")
+            raise ExportError("export.vocab_pca_shape", shape=str(v.shape))
         pca["vocabulary"] = _Raw(_json_array(v))
     if vocab_labels is not None:
         pca["vocabulary_labels"] = list(vocab_labels)
@@ -302,7 +357,7 @@ def write_files(files: dict[str, str | bytes]) -> list[Path]:
     copy from its own cache, so an old folder is no longer needed)."""
     for name in files:
         if not isinstance(name, str) or Path(name).name != name or name in (".", "..") or "\\" in name:
-            raise ExportError(f"export file names must be plain file names, got {name!r}")
+            raise ExportError("export.bad_name", name=repr(name))
     EXPORT_ROOT.mkdir(parents=True, exist_ok=True)
     _prune(EXPORT_ROOT, EXPORT_TTL_S)
     folder = EXPORT_ROOT / uuid.uuid4().hex

@@ -45,7 +45,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import device as devices
-from .api import PlaygroundError
 from .bundle import ModelBundle
 from .checkpoint import (
     MAX_CHECKPOINT_BYTES,
@@ -60,8 +59,7 @@ from .checkpoint import (
     read_tokenizer,
 )
 from .config import MODEL_LIMITS
-from .errors import PlaygroundError as KeyedError
-from .errors import register
+from .errors import PlaygroundError, register
 from .model import TinyGPT
 from .tokenizer import Tokenizer, TokenizerError
 
@@ -98,6 +96,122 @@ class HubModelNotFound(HubError):
     """No such public repo on the Hub, or (offline / Hub unreachable) not in the local cache."""
 
 
+register(
+    {
+        "hub.id_not_text": ("a Hub model id must be text, got {type}", "Hub 模型 id 必须是文本，收到的是 {type}"),
+        "hub.bad_id": (
+            "{name} is not a Hugging Face Hub model id: write 'name' or 'owner/name' (optionally after 'hf:'), "
+            "using letters, digits, '-', '_' and '.', at most {limit} characters, e.g. {examples} or "
+            "openai-community/gpt2",
+            "{name} 不是 Hugging Face Hub 的模型 id：请写 'name' 或 'owner/name'（前面可加 'hf:'），只用字母、数字、"
+            "'-'、'_' 和 '.'，最多 {limit} 个字符，例如 {examples} 或 openai-community/gpt2",
+        ),
+        "hub.switched_off": (
+            "loading models from the Hugging Face Hub is switched off on this server (PLAYGROUND_HUB_ALLOW)",
+            "本服务器已关闭从 Hugging Face Hub 加载模型（PLAYGROUND_HUB_ALLOW）",
+        ),
+        "hub.not_allowed": (
+            "this server loads only these Hub models: {allowed} (PLAYGROUND_HUB_ALLOW)",
+            "本服务器只加载这些 Hub 模型：{allowed}（PLAYGROUND_HUB_ALLOW）",
+        ),
+        "hub.gated_repo": (
+            "{repo} is a gated repository (users must accept terms); only public models load",
+            "{repo} 是受限仓库（用户必须先接受条款）；只能加载公开的模型",
+        ),
+        "hub.not_found": (
+            "there is no public model repository {repo} on the Hugging Face Hub (check the spelling; private and "
+            "gated repos are not loaded). GPT-2-family examples: {examples}",
+            "Hugging Face Hub 上没有公开的模型仓库 {repo}（请检查拼写；私有和受限仓库不会被加载）。"
+            "GPT-2 系列的例子：{examples}",
+        ),
+        "hub.refused": (
+            "the Hugging Face Hub refused {repo} (HTTP {status})",
+            "Hugging Face Hub 拒绝了 {repo}（HTTP {status}）",
+        ),
+        "hub.gated_or_private": (
+            "{repo} is gated or private; only public models load",
+            "{repo} 是受限或私有的；只能加载公开的模型",
+        ),
+        "hub.sharded": (
+            "{repo} stores its weights in several safetensors shards; only a single {weights} is supported "
+            "(models within the playground's limits fit in one file)",
+            "{repo} 把权重分成了多个 safetensors 分片；只支持单个 {weights}（在本游乐场限制之内的模型放得进一个文件）",
+        ),
+        "hub.pickle_only": (
+            "{repo} has no {weights}, only PyTorch pickle weights (e.g. pytorch_model.bin). Pickles can run code "
+            "when loaded, so the playground never loads them; it needs model.safetensors",
+            "{repo} 没有 {weights}，只有 PyTorch pickle 权重（例如 pytorch_model.bin）。pickle 在加载时可以执行代码，"
+            "所以本游乐场从不加载它们；需要 model.safetensors",
+        ),
+        "hub.no_weights": (
+            "{repo} has no {weights}; a loadable repo holds config.json, model.safetensors and tokenizer.json",
+            "{repo} 没有 {weights}；可加载的仓库应包含 config.json、model.safetensors 和 tokenizer.json",
+        ),
+        "hub.file_too_large": (
+            "{repo}: {name} is {size}; the limit is {limit}",
+            "{repo}：{name} 有 {size}；上限是 {limit}",
+        ),
+        "hub.not_cached": (
+            "{what} is not in this server's Hub cache and the Hugging Face Hub cannot be reached. Load the model "
+            "once while online, or choose a built-in model",
+            "{what} 不在本服务器的 Hub 缓存中，而且无法连接 Hugging Face Hub。请在联网时加载一次该模型，或选择内置模型",
+        ),
+        "hub.not_cached_offline": (
+            "{what} is not in this server's Hub cache and the Hub is offline (HF_HUB_OFFLINE=1). Load the model "
+            "once while online, or choose a built-in model",
+            "{what} 不在本服务器的 Hub 缓存中，而且 Hub 处于离线状态（HF_HUB_OFFLINE=1）。请在联网时加载一次该模型，"
+            "或选择内置模型",
+        ),
+        "hub.no_file": ("{repo} has no {name}", "{repo} 没有 {name}"),
+        "hub.download_http": (
+            "{repo}: downloading {name} failed (HTTP {status})",
+            "{repo}：下载 {name} 失败（HTTP {status}）",
+        ),
+        "hub.download_failed": ("{repo}: downloading {name} failed: {detail}", "{repo}：下载 {name} 失败：{detail}"),
+        "hub.not_gpt2": (
+            "{repo} is a {model_type} model; only GPT-2-architecture models (config.json model_type 'gpt2') can "
+            "be loaded, e.g. {examples}",
+            "{repo} 是 {model_type} 模型；只能加载 GPT-2 架构的模型（config.json 的 model_type 为 'gpt2'），"
+            "例如 {examples}",
+        ),
+        "hub.no_model_type": (
+            "{repo} is not a GPT-2 model (config.json has no model_type); only GPT-2-architecture models "
+            "(config.json model_type 'gpt2') can be loaded, e.g. {examples}",
+            "{repo} 不是 GPT-2 模型（config.json 没有 model_type）；只能加载 GPT-2 架构的模型"
+            "（config.json 的 model_type 为 'gpt2'），例如 {examples}",
+        ),
+        "hub.size_outside": ("{key} = {value} (allowed {low}–{high})", "{key} = {value}（允许 {low}–{high}）"),
+        "hub.too_big": (
+            "{repo} is outside the playground's size limits: {outside}. It runs GPT-2-architecture models up to "
+            "the size of GPT-2 small (12 layers, 768 wide, 1,024 positions, 50,257 tokens), e.g. {examples}; "
+            "gpt2-medium and larger are too big for a shared CPU server",
+            "{repo} 超出了本游乐场的尺寸限制：{outside}。它能运行的 GPT-2 架构模型最大到 GPT-2 small"
+            "（12 层、宽 768、1,024 个位置、50,257 个词元），例如 {examples}；gpt2-medium 及更大的模型对共享的 CPU "
+            "服务器来说太大了",
+        ),
+        "hub.no_config": (
+            "{repo} has no config.json, so it is not a 🤗 transformers model repository",
+            "{repo} 没有 config.json，所以它不是 🤗 transformers 模型仓库",
+        ),
+        "hub.no_tokenizer": (
+            "{repo} has no tokenizer.json (nor GPT-2's vocab.json + merges.txt)",
+            "{repo} 没有 tokenizer.json（也没有 GPT-2 的 vocab.json + merges.txt）",
+        ),
+        "hub.bad_file": ("{repo}: {reason}", "{repo}：{reason}"),
+        "hub.merges_not_utf8": ("merges.txt is not UTF-8: {detail}", "merges.txt 不是 UTF-8：{detail}"),
+        "hub.merges_line": (
+            "merges.txt line {number} is not two tokens separated by one space: {line}",
+            "merges.txt 第 {number} 行不是用一个空格分开的两个词元：{line}",
+        ),
+        "hub.bad_vocab": ("vocab.json / merges.txt: {reason}", "vocab.json / merges.txt：{reason}"),
+        "hub.vocab_larger": (
+            "vocab.json has {n} tokens but the model has only {d_vocab} embeddings",
+            "vocab.json 有 {n} 个词元，但模型只有 {d_vocab} 个嵌入向量",
+        ),
+    }
+)
+
+
 # ----- names ------------------------------------------------------------------------------
 
 
@@ -106,7 +220,7 @@ def parse_repo_id(name: str) -> str:
 
     Pure string check: no network, no file system."""
     if not isinstance(name, str):
-        raise HubError(f"a Hub model id must be text, got {type(name).__name__}")
+        raise HubError("hub.id_not_text", type=type(name).__name__)
     raw = name.strip()
     repo_id = raw[len(HUB_PREFIX) :] if raw[: len(HUB_PREFIX)].lower() == HUB_PREFIX else raw
     if (
@@ -117,11 +231,7 @@ def parse_repo_id(name: str) -> str:
         or repo_id.endswith(".git")
     ):
         shown = raw if len(raw) <= 120 else raw[:117] + "..."
-        raise HubError(
-            f"{shown!r} is not a Hugging Face Hub model id: write 'name' or 'owner/name' (optionally "
-            f"after 'hf:'), using letters, digits, '-', '_' and '.', at most {MAX_REPO_ID_CHARS} "
-            f"characters, e.g. {EXAMPLES} or openai-community/gpt2"
-        )
+        raise HubError("hub.bad_id", name=repr(shown), limit=MAX_REPO_ID_CHARS, examples=EXAMPLES)
     return repo_id
 
 
@@ -161,7 +271,7 @@ def check_disk_room(repo_id: str, size: int | None) -> None:
     """Refuse a download that alone is larger than the disk cache limit."""
     limit = disk_limit_bytes()
     if limit is not None and size is not None and size > limit:
-        raise KeyedError("hub.over_disk_limit", repo=repo_id, size_mb=round(size / 2**20),
+        raise PlaygroundError("hub.over_disk_limit", repo=repo_id, size_mb=round(size / 2**20),
                          limit_mb=round(limit / 2**20))
 
 
@@ -196,9 +306,9 @@ def _check_allowed(repo_id: str) -> None:
         return
     allowed = [a.strip() for a in allow.split(",") if a.strip() and a.strip().lower() != "none"]
     if not allowed:
-        raise HubError("loading models from the Hugging Face Hub is switched off on this server (PLAYGROUND_HUB_ALLOW)")
+        raise HubError("hub.switched_off")
     if repo_id not in allowed:
-        raise HubError(f"this server loads only these Hub models: {', '.join(allowed)} (PLAYGROUND_HUB_ALLOW)")
+        raise HubError("hub.not_allowed", allowed=", ".join(allowed))
 
 
 # ----- which files, where -----------------------------------------------------------------
@@ -234,43 +344,36 @@ def _listing(repo_id: str) -> tuple[str | None, dict[str, int | None]] | None:
     try:
         info = HfApi().model_info(repo_id, files_metadata=True, token=False, timeout=LIST_TIMEOUT_S)
     except GatedRepoError:
-        raise HubError(f"{repo_id} is a gated repository (users must accept terms); only public models load") from None
+        raise HubError("hub.gated_repo", repo=repo_id) from None
     except RepositoryNotFoundError:
-        raise HubModelNotFound(
-            f"there is no public model repository {repo_id!r} on the Hugging Face Hub (check the spelling; "
-            f"private and gated repos are not loaded). GPT-2-family examples: {EXAMPLES}"
-        ) from None
+        raise HubModelNotFound("hub.not_found", repo=repr(repo_id), examples=EXAMPLES) from None
     except HfHubHTTPError as err:
         status = getattr(getattr(err, "response", None), "status_code", None)
         if status is not None and status < 500 and status != 429:
-            raise HubError(f"the Hugging Face Hub refused {repo_id} (HTTP {status})") from None
+            raise HubError("hub.refused", repo=repo_id, status=str(status)) from None
         return None  # the Hub is down or busy: try the cache
     except Exception:  # no network, DNS, timeout, proxy...: try the cache  # noqa: BLE001
         return None
     if getattr(info, "gated", False) or getattr(info, "private", False):
-        raise HubError(f"{repo_id} is gated or private; only public models load")
+        raise HubError("hub.gated_or_private", repo=repo_id)
     return info.sha, {s.rfilename: s.size for s in info.siblings or []}
 
 
-def _missing_weights_message(repo_id: str, files: dict[str, int | None]) -> str:
+def _missing_weights_error(repo_id: str, files: dict[str, int | None]) -> HubError:
     if "model.safetensors.index.json" in files:
-        return (
-            f"{repo_id} stores its weights in several safetensors shards; only a single {WEIGHTS} "
-            "is supported (models within the playground's limits fit in one file)"
-        )
+        return HubError("hub.sharded", repo=repo_id, weights=WEIGHTS)
     if any(name.endswith(_PICKLE_SUFFIXES) for name in files):
-        return (
-            f"{repo_id} has no {WEIGHTS}, only PyTorch pickle weights (e.g. pytorch_model.bin). Pickles "
-            "can run code when loaded, so the playground never loads them; it needs model.safetensors"
-        )
-    return f"{repo_id} has no {WEIGHTS}; a loadable repo holds config.json, model.safetensors and tokenizer.json"
+        return HubError("hub.pickle_only", repo=repo_id, weights=WEIGHTS)
+    return HubError("hub.no_weights", repo=repo_id, weights=WEIGHTS)
 
 
 def _check_sizes(repo_id: str, files: dict[str, int | None], names: list[str]) -> None:
     for name in names:
         size, limit = files.get(name), MAX_CHECKPOINT_BYTES if name == WEIGHTS else MAX_JSON_BYTES
         if size is not None and size > limit:
-            raise HubError(f"{repo_id}: {name} is {human_size(size)}; the limit is {human_size(limit)}")
+            raise HubError(
+                "hub.file_too_large", repo=repo_id, name=name, size=human_size(size), limit=human_size(limit)
+            )
 
 
 def _download(repo_id: str, filename: str, revision: str | None, local_only: bool) -> Path:
@@ -281,19 +384,18 @@ def _download(repo_id: str, filename: str, revision: str | None, local_only: boo
     try:
         path = hf_hub_download(repo_id, filename, revision=revision, token=False, local_files_only=local_only)
     except LocalEntryNotFoundError:
-        where = "the Hub is offline (HF_HUB_OFFLINE=1)" if _offline() else "the Hugging Face Hub cannot be reached"
-        what = repo_id if filename == CONFIG else f"{repo_id}: {filename}"
-        raise (HubModelNotFound if filename == CONFIG else HubError)(
-            f"{what} is not in this server's Hub cache and {where}. Load the model once while online, "
-            "or choose a built-in model"
-        ) from None
+        offline = _offline()
+        if filename == CONFIG:
+            raise HubModelNotFound("hub.not_cached_offline" if offline else "hub.not_cached", what=repo_id) from None
+        what = f"{repo_id}: {filename}"
+        raise HubError("hub.not_cached_offline" if offline else "hub.not_cached", what=what) from None
     except EntryNotFoundError:
-        raise HubError(f"{repo_id} has no {filename}") from None
+        raise HubError("hub.no_file", repo=repo_id, name=filename) from None
     except HfHubHTTPError as err:
         status = getattr(getattr(err, "response", None), "status_code", "?")
-        raise HubError(f"{repo_id}: downloading {filename} failed (HTTP {status})") from None
+        raise HubError("hub.download_http", repo=repo_id, name=filename, status=str(status)) from None
     except OSError as err:
-        raise HubError(f"{repo_id}: downloading {filename} failed: {err}") from None
+        raise HubError("hub.download_failed", repo=repo_id, name=filename, detail=str(err)) from None
     return Path(path)
 
 
@@ -312,11 +414,9 @@ def check_gpt2_config(raw: dict, repo_id: str) -> None:
     """Refuse a config.json that is not GPT-2 or is outside MODEL_LIMITS, listing what is allowed."""
     model_type = raw.get("model_type")
     if model_type != "gpt2":
-        what = f"a {model_type!r} model" if model_type else "not a GPT-2 model (config.json has no model_type)"
-        raise HubError(
-            f"{repo_id} is {what}; only GPT-2-architecture models (config.json model_type 'gpt2') "
-            f"can be loaded, e.g. {EXAMPLES}"
-        )
+        if model_type:
+            raise HubError("hub.not_gpt2", repo=repo_id, model_type=repr(model_type), examples=EXAMPLES)
+        raise HubError("hub.no_model_type", repo=repo_id, examples=EXAMPLES)
     values = {key: raw.get(key) for key, _ in _SIZE_KEYS}
     if values["n_positions"] is None:
         values["n_positions"] = raw.get("n_ctx")
@@ -326,13 +426,9 @@ def check_gpt2_config(raw: dict, repo_id: str) -> None:
     for key, ours in _SIZE_KEYS:
         value, (lo, hi) = values[key], MODEL_LIMITS[ours]
         if isinstance(value, int) and not isinstance(value, bool) and not lo <= value <= hi:
-            outside.append(f"{key} = {value:,} (allowed {lo:,}–{hi:,})")
+            outside.append(HubError("hub.size_outside", key=key, value=value, low=lo, high=hi))
     if outside:
-        raise HubError(
-            f"{repo_id} is outside the playground's size limits: {'; '.join(outside)}. It runs GPT-2-"
-            f"architecture models up to the size of GPT-2 small (12 layers, 768 wide, 1,024 positions, "
-            f"50,257 tokens), e.g. {EXAMPLES}; gpt2-medium and larger are too big for a shared CPU server"
-        )
+        raise HubError("hub.too_big", repo=repo_id, outside=outside, examples=EXAMPLES)
 
 
 # ----- fetching and loading ---------------------------------------------------------------
@@ -345,7 +441,7 @@ def fetch(repo_id: str) -> HubFiles:
     local_only = listing is None
     revision, files = listing if listing is not None else (None, {})
     if not local_only and CONFIG not in files:
-        raise HubError(f"{repo_id} has no config.json, so it is not a 🤗 transformers model repository")
+        raise HubError("hub.no_config", repo=repo_id)
     _check_sizes(repo_id, files, [CONFIG])
     config = _download(repo_id, CONFIG, revision, local_only)
     if revision is None and re.fullmatch(r"[0-9a-f]{40}", config.parent.name):
@@ -354,10 +450,10 @@ def fetch(repo_id: str) -> HubFiles:
 
     if not local_only:
         if WEIGHTS not in files:
-            raise HubError(_missing_weights_message(repo_id, files))
+            raise _missing_weights_error(repo_id, files)
         use_json = TOKENIZER in files
         if not use_json and not {VOCAB, MERGES} <= files.keys():
-            raise HubError(f"{repo_id} has no tokenizer.json (nor GPT-2's vocab.json + merges.txt)")
+            raise HubError("hub.no_tokenizer", repo=repo_id)
         _check_sizes(repo_id, files, [WEIGHTS, *([TOKENIZER] if use_json else [VOCAB, MERGES])])
         fetched = [CONFIG, WEIGHTS, *([TOKENIZER] if use_json else [VOCAB, MERGES])]
         check_disk_room(repo_id, sum(files.get(name) or 0 for name in fetched) or None)
@@ -374,7 +470,7 @@ def _read_json_or_hub_error(path: Path, repo_id: str) -> dict:
     try:
         return read_json(path)
     except CheckpointError as err:
-        raise HubError(f"{repo_id}: {err}") from None
+        raise HubError("hub.bad_file", repo=repo_id, reason=err) from None
 
 
 def _read_merges(path: Path) -> list[tuple[str, str]]:
@@ -382,14 +478,14 @@ def _read_merges(path: Path) -> list[tuple[str, str]]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as err:
-        raise CheckpointError(f"merges.txt is not UTF-8: {err}") from None
+        raise CheckpointError("hub.merges_not_utf8", detail=str(err)) from None
     merges = []
     for number, line in enumerate(lines, 1):
         if not line.strip() or (number == 1 and line.startswith("#version")):
             continue
         parts = line.split(" ")
         if len(parts) != 2 or not all(parts):
-            raise CheckpointError(f"merges.txt line {number} is not two tokens separated by one space: {line[:40]!r}")
+            raise CheckpointError("hub.merges_line", number=number, line=repr(line[:40]))
         merges.append((parts[0], parts[1]))
     return merges
 
@@ -401,11 +497,9 @@ def _tokenizer(files: HubFiles, cfg) -> Tokenizer:
     try:
         tokenizer = Tokenizer.from_gpt2_vocab(vocab, _read_merges(files.merges))
     except TokenizerError as err:
-        raise CheckpointError(f"vocab.json / merges.txt: {err}") from None
+        raise CheckpointError("hub.bad_vocab", reason=err) from None
     if tokenizer.vocab_size > cfg.d_vocab:
-        raise CheckpointError(
-            f"vocab.json has {tokenizer.vocab_size} tokens but the model has only {cfg.d_vocab} embeddings"
-        )
+        raise CheckpointError("hub.vocab_larger", n=tokenizer.vocab_size, d_vocab=cfg.d_vocab)
     return tokenizer
 
 
@@ -416,7 +510,7 @@ def load_files(files: HubFiles) -> ModelBundle:
         tokenizer = _tokenizer(files, cfg)
         state = load_state_dict_checked(files.weights, cfg)
     except CheckpointError as err:
-        raise HubError(f"{files.repo_id}: {err}") from None
+        raise HubError("hub.bad_file", repo=files.repo_id, reason=err) from None
     model = TinyGPT(cfg)
     model.load_state_dict(state)
     del state

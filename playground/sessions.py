@@ -43,7 +43,7 @@ register({
 })
 
 
-class SessionError(ValueError):
+class SessionError(PlaygroundError):
     """A session has no such object (never had it, or it expired); the message says which."""
 
 
@@ -75,6 +75,23 @@ def nbytes(value: Any, _depth: int = 0) -> int:
     if hasattr(value, "__dict__") and not isinstance(value, type):
         return sys.getsizeof(value) + nbytes(vars(value), _depth + 1)
     return sys.getsizeof(value)
+register(
+    {
+        "session.expired": (
+            "{what} has expired: models are kept for {minutes} minutes without use; train or upload it again",
+            "{what}已过期：模型在 {minutes} 分钟不使用后会被清除；请重新训练或上传",
+        ),
+        "session.missing": ("there is no {what} in this session", "本会话中没有{what}"),
+        "session.busy": (
+            "this session is already running {job}; one at a time",
+            "本会话已经在运行 {job}；同一时间只能运行一个",
+        ),
+        "session.bad_id": (
+            "a session id must be a non-empty string, got {got}",
+            "会话 id 必须是非空字符串，收到 {got}",
+        ),
+    }
+)
 
 
 @dataclass
@@ -180,8 +197,9 @@ class SessionRegistry:
         return SessionEvicted("session.evicted", what=Label(what), again=Label(again), limit_mb=limit)
 
     def get(self, session: str | None, slot: str, what: str | None = None) -> Any:
-        """The session's `slot`; a SessionError says whether it expired or never existed."""
-        what = what or slot
+        """The session's `slot`; a SessionError says whether it expired or never existed.
+        `what` is the registered key of the slot's name in messages (default: the slot's name)."""
+        what = Label(what) if what else slot
         with self._lock:
             self._sweep_locked()
             entry = self._sessions.get(session) if session else None
@@ -191,12 +209,8 @@ class SessionRegistry:
             if session and (session, slot) in self._evicted:
                 raise self.evicted_error(what, "session.again_default")
             if session and session in self._expired:
-                minutes = self.ttl / 60
-                raise SessionError(
-                    f"{what} has expired: models are kept for {minutes:g} minutes without use; "
-                    "train or upload it again"
-                )
-        raise SessionError(f"there is no {what} in this session")
+                raise SessionError("session.expired", what=what, minutes=self.ttl / 60)
+        raise SessionError("session.missing", what=what)
 
     def peek(self, session: str | None, slot: str, default: Any = None) -> Any:
         """The slot's value or `default`, without counting as activity."""
@@ -227,9 +241,9 @@ class SessionRegistry:
 
     # ---------------------------------------------------------------- jobs
     @contextmanager
-    def busy(self, session: str, job: str, message: str | None = None) -> Iterator[None]:
+    def busy(self, session: str, job: str, *, key: str = "session.busy") -> Iterator[None]:
         """Mark `job` running for the session for the duration of the block; a second one at
-        the same time raises SessionBusy. A busy session is never expired."""
+        the same time raises SessionBusy(`key`, job=job). A busy session is never expired."""
         _check_key(session)
         with self._lock:
             entry = self._sessions.get(session)
@@ -237,7 +251,7 @@ class SessionRegistry:
                 entry = self._sessions[session] = _Session(self._clock())
                 self._expired.pop(session, None)
             if job in entry.busy:
-                raise SessionBusy(message or f"this session is already running {job}; one at a time")
+                raise SessionBusy(key, job=job)
             entry.busy.add(job)
             entry.last_seen = self._clock()
         try:
@@ -331,4 +345,4 @@ class SessionRegistry:
 
 def _check_key(session: object) -> None:
     if not isinstance(session, str) or not session:
-        raise SessionError(f"a session id must be a non-empty string, got {session!r}")
+        raise SessionError("session.bad_id", got=repr(session)[:60])

@@ -238,7 +238,7 @@ def _chunks(text: str, size: int) -> list[str]:
     return pieces
 
 
-def _check_encodable(text: object, field: str = "text.the_text") -> None:
+def check_encodable(text: object, field: str = "text.the_text") -> None:
     """A TokenizerError unless `text` is a str that is valid Unicode (a lone surrogate such as
     "\\ud800" has no UTF-8 form: the tokenizer would fail with a TypeError). `field` is the
     key of what the text is called ("the text", "the prompt")."""
@@ -508,7 +508,7 @@ class Tokenizer:
     # ----- encoding, decoding -----
 
     def encode(self, text: str) -> Encoding:
-        _check_encodable(text)
+        check_encodable(text)
         enc = self.hf.encode(text, add_special_tokens=False)
         ids = enc.ids
         pieces = [self.token_bytes(i) for i in ids]
@@ -528,7 +528,7 @@ class Tokenizer:
         """Just the ids, for long corpora: multi-MB texts are encoded in parallel pieces
         (the same ids as one `encode` call, see `_chunks`). `check()`, if given, is called
         between batches of pieces and may raise to stop (a Stop button, a time limit)."""
-        _check_encodable(text)
+        check_encodable(text)
         if len(text) <= CHUNK_CHARS:
             return self.hf.encode(text, add_special_tokens=False).ids
         pieces, ids = _chunks(text, CHUNK_CHARS), []

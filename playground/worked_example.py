@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import PlaygroundError, register
+from .errors import PlaygroundError, check_range, register
 
 WORDS = ("dog", "cat", "fish", "bird", "tree")
 EMBEDDINGS = ((1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (0, 1, 1))  # (|V|, d_e): one row per word
@@ -37,29 +37,66 @@ ARTICLE_WEIGHTS = (0.578, 0.212, 0.210)  # what the article prints for "dog"
 MAX_SIDE = 16  # most rows or columns of any input matrix
 MAX_CELL = 1e6  # largest magnitude of a cell: QKᵀ of 16 such cells stays far inside float32
 
-register({
-    "worked.cell_too_large": (
-        "{name} has a number of magnitude {value}; cells must be between -1,000,000 and 1,000,000 "
-        "(the products would overflow)",
-        "{name}中有绝对值为 {value} 的数；每个格子必须在 -1,000,000 到 1,000,000 之间（否则乘积会溢出）",
-    ),
-})
+register(
+    {
+        "worked.cell_too_large": (
+            "{field} has a number of magnitude {value}; cells must be between -1,000,000 and 1,000,000 "
+            "(the products would overflow)",
+            "{field}中有绝对值为 {value} 的数；每个格子必须在 -1,000,000 到 1,000,000 之间（否则乘积会溢出）",
+        ),
+        "worked.table": ("the embedding table", "嵌入表"),
+        "worked.q": ("Q", "Q"),
+        "worked.k": ("K", "K"),
+        "worked.v": ("V", "V"),
+        "worked.word_index": ("word index", "词的序号"),
+        "worked.word": ("word", "词"),
+        "worked.not_numbers": (
+            "{field} must contain numbers only (every cell filled in)",
+            "{field} 只能包含数字（每个格子都要填）",
+        ),
+        "worked.shape": (
+            "{field} must be a non-empty table of rows × columns, got shape {shape}",
+            "{field} 必须是非空的行 × 列表格，收到的形状是 {shape}",
+        ),
+        "worked.too_big": (
+            "{field} may have at most {limit} rows and {limit} columns, got {shape}",
+            "{field} 最多 {limit} 行、{limit} 列，收到 {shape}",
+        ),
+        "worked.not_finite": (
+            "{field} must contain finite numbers only (no empty cells, inf or NaN)",
+            "{field} 只能包含有限的数字（不能有空格子、inf 或 NaN）",
+        ),
+        "worked.qk_columns": (
+            "Q and K need the same number of columns (d_k): Q has {q}, K has {k}",
+            "Q 和 K 的列数（d_k）必须相同：Q 有 {q} 列，K 有 {k} 列",
+        ),
+        "worked.kv_rows": (
+            "K and V need the same number of rows (one value per key): K has {k}, V has {v}",
+            "K 和 V 的行数必须相同（每个键一个值）：K 有 {k} 行，V 有 {v} 行",
+        ),
+        "worked.causal_square": (
+            "causal attention needs as many queries as keys: Q has {q} rows, K has {k}",
+            "因果注意力需要查询和键一样多：Q 有 {q} 行，K 有 {k} 行",
+        ),
+    }
+)
 
 
-def as_matrix(values, name: str) -> np.ndarray:
-    """`values` as a float64 (rows, cols) array, or a ValueError saying what is allowed."""
+def as_matrix(values, field: str) -> np.ndarray:
+    """`values` as a float64 (rows, cols) array, or a PlaygroundError saying what is allowed;
+    `field` is the key of the matrix's name ("worked.q", "worked.table", ...)."""
     try:
         m = np.array(values, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must contain numbers only (every cell filled in)") from None
+        raise PlaygroundError("worked.not_numbers", field=field) from None
     if m.ndim != 2 or m.size == 0:
-        raise ValueError(f"{name} must be a non-empty table of rows × columns, got shape {m.shape}")
+        raise PlaygroundError("worked.shape", field=field, shape=str(m.shape))
     if max(m.shape) > MAX_SIDE:
-        raise ValueError(f"{name} may have at most {MAX_SIDE} rows and {MAX_SIDE} columns, got {m.shape}")
+        raise PlaygroundError("worked.too_big", field=field, limit=MAX_SIDE, shape=str(m.shape))
     if not np.isfinite(m).all():
-        raise ValueError(f"{name} must contain finite numbers only (no empty cells, inf or NaN)")
+        raise PlaygroundError("worked.not_finite", field=field)
     if np.abs(m).max() > MAX_CELL:  # products of such cells overflow float32 on the way to the plot
-        raise PlaygroundError("worked.cell_too_large", name=name, value=float(np.abs(m).max()), limit=MAX_CELL)
+        raise PlaygroundError("worked.cell_too_large", field=field, value=float(np.abs(m).max()))
     return m
 
 
@@ -81,10 +118,9 @@ class Lookup:
 
 def embedding_lookup(table, index: int) -> Lookup:
     """Look up word `index` in `table` (|V|, d_e) by multiplying W_e = tableᵀ with a one-hot."""
-    m = as_matrix(table, "the embedding table")
+    m = as_matrix(table, "worked.table")
     n_words = m.shape[0]
-    if not isinstance(index, int | np.integer) or not 0 <= index < n_words:
-        raise ValueError(f"word index must be a whole number in 0..{n_words - 1}, got {index!r}")
+    index = check_range("worked.word_index", index, 0, n_words - 1, whole=True)
     w_e = m.T.copy()  # (d_e, |V|)
     one_hot = np.zeros(n_words)
     one_hot[index] = 1.0
@@ -124,16 +160,13 @@ def attention(Q, K, V, causal: bool = False) -> Attention:
     Q (Tq, d_k), K (Tk, d_k), V (Tk, d_v): Q and K need the same number of columns (d_k), K and
     V the same number of rows (one value per key). Causal (decoder) attention lets query i see
     keys 0..i only, so it needs as many queries as keys. At most 16 rows and columns each."""
-    q, k, v = as_matrix(Q, "Q"), as_matrix(K, "K"), as_matrix(V, "V")
+    q, k, v = as_matrix(Q, "worked.q"), as_matrix(K, "worked.k"), as_matrix(V, "worked.v")
     if q.shape[1] != k.shape[1]:
-        raise ValueError(f"Q and K need the same number of columns (d_k): Q has {q.shape[1]}, "
-                         f"K has {k.shape[1]}")
+        raise PlaygroundError("worked.qk_columns", q=q.shape[1], k=k.shape[1])
     if k.shape[0] != v.shape[0]:
-        raise ValueError(f"K and V need the same number of rows (one value per key): K has {k.shape[0]}, "
-                         f"V has {v.shape[0]}")
+        raise PlaygroundError("worked.kv_rows", k=k.shape[0], v=v.shape[0])
     if causal and q.shape[0] != k.shape[0]:
-        raise ValueError(f"causal attention needs as many queries as keys: Q has {q.shape[0]} rows, "
-                         f"K has {k.shape[0]}")
+        raise PlaygroundError("worked.causal_square", q=q.shape[0], k=k.shape[0])
     d_k = q.shape[1]
     scores = q @ k.T
     scaled = scores / math.sqrt(d_k)
@@ -182,7 +215,7 @@ class Comparison:
 def applies(Q, K) -> bool:
     """True when Q and K hold the article's numbers, so its printed line is about them."""
     try:
-        q, k = as_matrix(Q, "Q"), as_matrix(K, "K")
+        q, k = as_matrix(Q, "worked.q"), as_matrix(K, "worked.k")
     except ValueError:
         return False
     return q.shape == k.shape == (3, 3) and np.allclose(q, ARTICLE_Q) and np.allclose(k, ARTICLE_K)
@@ -192,7 +225,7 @@ def compare_with_article(Q, K, V) -> Comparison | None:
     """The comparison with the printed [0.578, 0.212, 0.210], or None when it does not apply."""
     if not applies(Q, K):
         return None
-    q, k = as_matrix(Q, "Q"), as_matrix(K, "K")
+    q, k = as_matrix(Q, "worked.q"), as_matrix(K, "worked.k")
     printed = np.array(ARTICLE_WEIGHTS)
     enc, dec = attention(q, k, V), attention(q, k, V, causal=True)
     root = math.sqrt(q.shape[1])

@@ -93,7 +93,7 @@ def test_same_seed_same_losses_other_seed_other_losses():
 
 @pytest.mark.parametrize("kwargs,message", [
     (dict(fixes="all"), "LabFixes"), (dict(fixes=ALL, seed=-1), "seed"),
-    (dict(fixes=ALL, epochs=0), "epochs"), (dict(fixes=ALL, epochs=51), "1..50"),
+    (dict(fixes=ALL, epochs=0), "epochs"), (dict(fixes=ALL, epochs=51), "from 1 to 50"),
 ])
 def test_bad_arguments_say_what_is_allowed(kwargs, message):
     with pytest.raises(ValueError, match=message):

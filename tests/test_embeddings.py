@@ -42,7 +42,7 @@ def test_nearest_neighbours_accept_a_torch_tensor(table):
     assert emb.nearest_neighbours(torch.from_numpy(table), 3, 5) == emb.nearest_neighbours(table, 3, 5)
 
 
-@pytest.mark.parametrize("token_id", [-1, 50, 2.0, None])
+@pytest.mark.parametrize("token_id", [-1, 50, 2.5, None])
 def test_nearest_neighbours_reject_bad_ids(table, token_id):
     with pytest.raises(ValueError, match="from 0 to 49"):
         emb.nearest_neighbours(table, token_id)

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import pytest
 
 from playground import embeddings, export, figures
+from playground.errors import PlaygroundError
 from playground.ui import attention_tab, embeddings_tab
 from playground.ui.plots import FastPlot, plot_config
 from playground.ui.state import get_bundle, model_choices
@@ -202,14 +203,14 @@ def test_attention_tab_exports_the_sessions_view_as_csv_and_json(model_name):
 
 
 def test_attention_export_before_inspecting_is_a_clear_error():
-    with pytest.raises(gr.Error, match="Nothing inspected yet"):
+    with pytest.raises(PlaygroundError, match="Nothing inspected yet"):
         attention_tab.on_export(None)
 
 
 def test_attention_export_too_big_is_a_gradio_error(model_name, monkeypatch):
     view = attention_tab.on_inspect(model_name, TEXT)[-1]
     monkeypatch.setattr(export, "MAX_ATTENTION_WEIGHTS", 10)
-    with pytest.raises(gr.Error, match="attention weights"):
+    with pytest.raises(PlaygroundError, match="attention weights"):
         attention_tab.on_export(view)
 
 
@@ -237,7 +238,7 @@ def test_embeddings_tab_exports_what_it_shows(model_name):
 
 
 def test_embeddings_export_before_inspecting_is_a_clear_error():
-    with pytest.raises(gr.Error, match="Nothing inspected yet"):
+    with pytest.raises(PlaygroundError, match="Nothing inspected yet"):
         embeddings_tab.on_export(None)
 
 

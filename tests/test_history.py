@@ -12,6 +12,7 @@ from train_ui import train_ui
 from playground import api, cli
 from playground.checkpoint import CheckpointError
 from playground.config import ModelConfig, TrainConfig
+from playground.errors import PlaygroundError
 from playground.history import (
     HISTORY_FILE,
     MAX_HISTORY_BYTES,
@@ -194,7 +195,7 @@ def test_replay_fills_the_snapshot_view_and_the_scrubber_reads_it():
         assert first.layout.title.text.startswith("Step 0")
         zh_status = tab.on_replay(UI, "induction", Request("carol", "zh-CN"))[UI.status]
         assert "回放" in zh_status
-        with pytest.raises(gr.Error, match="no recorded training"):
+        with pytest.raises(PlaygroundError, match="no recorded training"):
             tab.on_replay(UI, "no-such-model", Request("carol"))
     finally:
         state.REGISTRY.drop("carol")
@@ -202,7 +203,7 @@ def test_replay_fills_the_snapshot_view_and_the_scrubber_reads_it():
 
 def test_replay_waits_while_your_own_run_uses_the_view():
     try:
-        with state.REGISTRY.busy("dave", "training", "busy"):
+        with state.REGISTRY.busy("dave", "training"):
             with pytest.raises(gr.Error, match="replay after it ends"):
                 tab.on_replay(train_ui(), "induction", Request("dave"))
     finally:

@@ -23,6 +23,7 @@ from huggingface_hub.errors import RepositoryNotFoundError
 from safetensors.torch import load_file, save_file
 
 from playground import api, hub
+from playground.errors import PlaygroundError
 from playground.tokenizer import Tokenizer
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # before transformers is imported: never touch the network
@@ -403,11 +404,10 @@ def test_the_ui_never_reads_a_typed_name_as_a_local_folder(published, request_en
 
 
 def test_hub_errors_reach_the_user_as_a_gradio_error(cache, request_en):
-    import gradio as gr
 
     from playground.ui import attention_tab
 
-    with pytest.raises(gr.Error, match="not in this server's Hub cache"):
+    with pytest.raises(PlaygroundError, match="not in this server's Hub cache"):
         attention_tab.on_inspect("hf:nobody/nothing", TEXT, None, request_en)
 
 

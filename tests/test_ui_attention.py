@@ -3,11 +3,11 @@
 import json
 import math
 
-import gradio as gr
 import numpy as np
 import pytest
 
 from playground import api, figures
+from playground.errors import PlaygroundError
 from playground.ui import attention_tab as tab
 from playground.ui.state import get_bundle, model_choices
 
@@ -178,7 +178,7 @@ def test_a_new_text_keeps_the_chosen_layer_head_and_average(model_name, view):
 def test_selectors_clamp_out_of_range_values_and_need_an_inspection_first(view):
     fig, line = tab.on_query(view, 99, 99, 999)  # clamped to the last layer, head and token
     assert f"query {len(view['labels']) - 1}" in line
-    with pytest.raises(gr.Error, match="Inspect"):
+    with pytest.raises(PlaygroundError, match="Inspect"):
         tab.on_query(None, 0, 0, 0)
 
 
@@ -200,12 +200,12 @@ def test_handler_reports_truncation_to_the_context(model_name, bundle):
 
 @pytest.mark.parametrize("text,message", [("", "empty"), ("x" * 30_000, "limit is 20,000")])
 def test_bad_text_is_a_clear_gradio_error(model_name, text, message):
-    with pytest.raises(gr.Error, match=message):
+    with pytest.raises(PlaygroundError, match=message):
         tab.on_inspect(model_name, text)
 
 
 def test_unknown_model_name_lists_the_choices():
-    with pytest.raises(gr.Error, match="choose one of"):
+    with pytest.raises(PlaygroundError, match="choose one of"):
         tab.on_inspect("no-such-model", "hello")
 
 

@@ -2,11 +2,11 @@
 
 import html
 
-import gradio as gr
 import numpy as np
 import pytest
 
 from playground import api, embeddings
+from playground.errors import PlaygroundError
 from playground.figures import figure_data
 from playground.ui import embeddings_tab
 from playground.ui.state import get_bundle, model_choices
@@ -104,13 +104,13 @@ def test_long_text_is_truncated_with_a_notice(model_name):
 
 @pytest.mark.parametrize("text,message", [("", "empty"), ("x" * 30_000, "limit is 20,000")])
 def test_bad_text_is_a_clear_gradio_error(model_name, text, message):
-    with pytest.raises(gr.Error, match=message):
+    with pytest.raises(PlaygroundError, match=message):
         embeddings_tab.on_embeddings(model_name, text)
 
 
 @pytest.mark.parametrize("token_id", [-1, 10**6, None])
 def test_bad_token_id_is_a_clear_gradio_error(model_name, token_id):
-    with pytest.raises(gr.Error, match="token"):
+    with pytest.raises(PlaygroundError, match="token"):
         embeddings_tab.on_neighbours(model_name, token_id)
 
 

@@ -1,30 +1,41 @@
-"""playground.ui.errors: every handler error reaches the user as a gr.Error in their language,
-with every number and limit kept; a bug becomes a short notice, never a traceback."""
+"""playground.ui.errors: every handler error reaches the user as ONE gr.Error in their language,
+worded from its key with every number and limit kept; a bug becomes a short notice, never a
+traceback; Gradio's own input checks are worded in the user's language too."""
 
 from __future__ import annotations
 
 import inspect
 import re
+import tempfile
+import zipfile
+from pathlib import Path
 
 import gradio as gr
 import pytest
 from train_ui import train_ui
 
-from playground import api
+from playground import api, hub
+from playground import errors as keyed
+from playground.checkpoint import load_checkpoint
 from playground.config import ModelConfig, SampleConfig, TrainConfig
 from playground.corpora import load_corpus, user_corpus
+from playground.sessions import SessionRegistry
 from playground.tokenizer import Tokenizer
 from playground.ui import build_app, errors, state
 from playground.ui import generate_tab as gen
 from playground.ui import train_tab as tab
 
 NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 class Request:
     def __init__(self, lang="en-US", session="err"):
         self.session_hash = session
         self.headers = {"accept-language": lang}
+
+
+ZH = Request("zh-CN,zh;q=0.9")
 
 
 def _error(fn) -> Exception:
@@ -35,65 +46,120 @@ def _error(fn) -> Exception:
     raise AssertionError("no error raised")
 
 
+def _zip_of_many_files() -> None:
+    folder = Path(tempfile.mkdtemp())
+    with zipfile.ZipFile(folder / "many.zip", "w") as zf:
+        for i in range(20):
+            zf.writestr(f"file{i}.json", "{}")
+    load_checkpoint(folder / "many.zip")
+
+
+def _expired_session() -> None:
+    now = [0.0]
+    registry = SessionRegistry(ttl=90, clock=lambda: now[0])
+    registry.put("alice", "model", object())
+    now[0] = 1000.0
+    registry.get("alice", "model")
+
+
+# Each case gets the request (handlers compose their own gr.Error texts in its language).
 LIBRARY_ERRORS = {
-    "empty text": lambda: api.check_text(""),
-    "long text": lambda: api.check_text("x" * (api.MAX_TEXT_CHARS + 1)),
-    "surrogate": lambda: api.check_text("a\ud800"),
-    "layers": lambda: ModelConfig(n_layers=99),
-    "heads": lambda: ModelConfig(d_model=30, n_heads=4),
-    "temperature": lambda: SampleConfig(temperature=0),
-    "top_p": lambda: SampleConfig(top_p=1.5),
-    "lr": lambda: TrainConfig(lr=2.0),
-    "short corpus": lambda: user_corpus("abc"),
-    "utf-8": lambda: user_corpus(b"\xff\xfe" * 200),
-    "corpus": lambda: load_corpus("nope"),
-    "model": lambda: state.get_bundle("../../etc/passwd"),
-    "my model": lambda: state.get_bundle(state.MY_MODEL, "nobody"),
-    "whole": lambda: tab._int("x", "steps"),
-    "seed": lambda: gen._seed(-1),
-    "steps": lambda: list(tab.on_train(train_ui(), steps=99_999)),
-    "batch": lambda: list(tab.on_train(train_ui(), batch=999)),
-    "no text": lambda: list(tab.on_train(train_ui(), corpus=tab.MY_TEXT, pasted="")),
-    "bpe vocab": lambda: Tokenizer.train("bpe", "hello world", 10),
-    "new tokens": lambda: list(gen.on_generate("stories", "x", 999)),
+    "empty text": lambda r: api.check_text(""),
+    "long text": lambda r: api.check_text("x" * (api.MAX_TEXT_CHARS + 1)),
+    "surrogate": lambda r: api.check_text("a\ud800"),
+    "layers": lambda r: ModelConfig(n_layers=99),
+    "heads": lambda r: ModelConfig(d_model=30, n_heads=4),
+    "temperature": lambda r: SampleConfig(temperature=0),
+    "top_p": lambda r: SampleConfig(top_p=1.5),
+    "lr": lambda r: TrainConfig(lr=2.0),
+    "short corpus": lambda r: user_corpus("abc"),
+    "utf-8": lambda r: user_corpus(b"\xff\xfe" * 200),
+    "corpus": lambda r: load_corpus("nope"),
+    "checkpoint zip": lambda r: _zip_of_many_files(),
+    "hub id": lambda r: hub.parse_repo_id("not a repo id!"),
+    "session expired": lambda r: _expired_session(),
+    "model": lambda r: state.get_bundle("../../etc/passwd"),
+    "my model": lambda r: state.get_bundle(state.MY_MODEL, "nobody"),
+    "whole": lambda r: tab._int("x", "steps"),
+    "seed": lambda r: gen._seed(-1),
+    "steps": lambda r: list(tab.on_train(train_ui(), steps=99_999, request=r)),
+    "batch": lambda r: list(tab.on_train(train_ui(), batch=999, request=r)),
+    "no text": lambda r: list(tab.on_train(train_ui(), corpus=tab.MY_TEXT, pasted="", request=r)),
+    "bpe vocab": lambda r: Tokenizer.train("bpe", "hello world", 10),
+    "new tokens": lambda r: list(gen.on_generate("stories", "x", 999)),
 }
 
 
 @pytest.mark.parametrize("case", LIBRARY_ERRORS)
 def test_each_error_is_shown_in_chinese_keeping_every_number(case):
-    err = _error(LIBRARY_ERRORS[case])
-    english = errors.user_error(err, "en").message
-    chinese = errors.user_error(err, "zh").message
-    assert re.search(r"[\u4e00-\u9fff]", chinese), chinese
-    assert not chinese.startswith("无法完成请求"), f"no Chinese wording for: {english}"
+    english = errors.user_error(_error(lambda: LIBRARY_ERRORS[case](Request())), "en").message
+    chinese = errors.user_error(_error(lambda: LIBRARY_ERRORS[case](ZH)), "zh").message
+    assert CJK.search(chinese), chinese
+    assert not chinese.startswith("无法完成请求"), f"no key for: {english}"
     assert sorted(NUMBER.findall(english)) == sorted(NUMBER.findall(chinese)), (english, chinese)
-    assert not re.search(r"[\u4e00-\u9fff]", english), english
+    assert not CJK.search(english), english
 
 
-def test_every_pattern_template_uses_only_its_groups():
-    for pattern, template in errors.ZH:
-        fields = set(re.findall(r"\{(\w+)\}", template))
-        assert fields <= set(pattern.groupindex), (pattern.pattern, template)
+@pytest.mark.parametrize(
+    ("case", "key", "zh"),
+    [
+        ("layers", "range.whole", "层数 n_layers必须是 1 到 12 之间的整数（收到 99）"),
+        ("corpus", "choice.one_of", "未知的语料 'nope'"),
+        ("checkpoint zip", "checkpoint.cannot_load", "无法加载 many.zip：zip 有 20 个成员；最多允许 16 个"),
+        ("hub id", "hub.bad_id", "不是 Hugging Face Hub 的模型 id"),
+        ("session expired", "session.expired", "已过期：模型在 1.5 分钟不使用后会被清除"),
+    ],
+)
+def test_a_chinese_request_gets_the_chinese_wording_of_the_key(case, key, zh):
+    err = _error(lambda: LIBRARY_ERRORS[case](ZH))
+    assert isinstance(err, keyed.PlaygroundError) and err.key == key
+
+    def handler(request: gr.Request = None):
+        raise err
+
+    with pytest.raises(gr.Error) as info:
+        errors.guard(handler)(ZH)
+    assert zh in info.value.message
 
 
-def test_unknown_messages_keep_the_english_detail_behind_a_chinese_lead():
-    assert errors.translate("a brand new failure", "zh") == "无法完成请求：a brand new failure"
-    assert errors.translate("已经是中文", "zh") == "已经是中文"
+def test_a_wrapped_cause_is_worded_in_the_same_language():
+    err = _error(_zip_of_many_files)
+    assert str(err) == "cannot load many.zip: the zip has 20 members; at most 16 are allowed"
 
 
-def test_guard_translates_and_escapes_and_keeps_signature_and_streaming():
+def test_an_error_without_a_key_keeps_its_text_behind_a_lead_in(caplog):
+    def handler(request: gr.Request = None):
+        raise ValueError("a brand new failure")
+
+    with pytest.raises(gr.Error) as info:
+        errors.guard(handler)(ZH)
+    assert info.value.message == "无法完成请求：a brand new failure"
+    assert any("without a key" in r.message for r in caplog.records)
+
+
+def test_handler_composed_errors_pass_through_escaped():
+    def handler(request: gr.Request = None):
+        raise gr.Error("已经是中文 <b>", duration=None)
+
+    with pytest.raises(gr.Error) as info:
+        errors.guard(handler)(ZH)
+    assert info.value.message == "已经是中文 &lt;b>" and info.value.duration is None
+
+
+def test_guard_words_escapes_and_keeps_signature_and_streaming():
     def handler(text_in: str, request: gr.Request = None):
-        raise api.PlaygroundError(f"unknown model {text_in!r}; choose one of ['stories']")
+        api.check_text(text_in)
+        state.get_bundle(text_in)
 
     def streaming(n, request: gr.Request = None):
         yield 1
-        raise api.PlaygroundError("the text is empty: type at least one character")
+        api.check_text("")
 
     wrapped, wrapped_stream = errors.guard(handler), errors.guard(streaming)
     assert inspect.signature(wrapped) == inspect.signature(handler)
     assert inspect.isgeneratorfunction(wrapped_stream)
     with pytest.raises(gr.Error) as info:
-        wrapped("<b>x</b>", Request("zh-CN,zh;q=0.9"))
+        wrapped("<b>x</b>", ZH)
     assert "未知的模型" in info.value.message and "&lt;b>" in info.value.message
     stream = wrapped_stream(1, request=Request("zh-TW"))
     assert next(stream) == 1
@@ -119,6 +185,14 @@ def test_the_app_guards_every_event_function():
     assert getattr(demo.process_api, "_playground_guarded", False)
 
 
-def test_gradios_own_range_messages_are_translated():
-    assert errors.translate("Value 999 is greater than maximum value 256.", "zh") == "数值 999 大于允许的最大值 256"
-    assert "不在可选项中" in errors.translate("Value: x is not in the list of choices: ['a']", "zh")
+def test_gradios_own_checks_are_worded_in_the_users_language():
+    too_big = "Value 999 is greater than maximum value 256."
+    assert errors.gradio_message(too_big, "zh") == "数值 999 大于允许的最大值 256"
+    assert errors.gradio_message("Value -1 is less than minimum value 0", "zh") == "数值 -1 小于允许的最小值 0"
+    assert errors.gradio_message("Value: x is not in the list of choices: ['a']", "zh") == "x 不在可选项中：['a']"
+    assert errors.gradio_message("Value 999 is greater than maximum value 256.", "en") == (
+        "Value 999 is greater than maximum value 256"
+    )
+    assert errors.gradio_message("something else", "zh") == "something else"
+    for _pattern, key in errors.GRADIO_CHECKS:
+        assert key in keyed.MESSAGES

@@ -3,10 +3,10 @@
 import html as html_module
 import re
 
-import gradio as gr
 import pytest
 
 from playground import tokenizer_lab
+from playground.errors import PlaygroundError
 from playground.ui import tokens_tab
 from playground.ui.state import get_bundle, model_choices
 
@@ -62,9 +62,9 @@ def test_long_text_is_cut_to_the_context_with_a_notice(model_name):
 
 @pytest.mark.parametrize("text,message", [("", "empty"), ("x" * 30_000, "limit is 20,000")])
 def test_bad_text_is_a_clear_gradio_error(model_name, text, message):
-    with pytest.raises(gr.Error, match=message):
+    with pytest.raises(PlaygroundError, match=message):
         tokens_tab.on_tokenize(model_name, text)
-    with pytest.raises(gr.Error, match=message):
+    with pytest.raises(PlaygroundError, match=message):
         tokens_tab.on_train_bpe("stories", 512, model_name, text)
 
 
@@ -79,9 +79,9 @@ def test_trained_bpe_shows_its_merges_in_order_and_the_new_tokens(model_name):
 
 
 def test_bad_vocab_size_or_corpus_is_a_gradio_error(model_name):
-    with pytest.raises(gr.Error, match="from 257"):
+    with pytest.raises(PlaygroundError, match="from 257"):
         tokens_tab.on_train_bpe("stories", 100, model_name, TEXT)
-    with pytest.raises(gr.Error, match="choose one of"):
+    with pytest.raises(PlaygroundError, match="choose one of"):
         tokens_tab.on_train_bpe("nope", 512, model_name, TEXT)
 
 

@@ -9,6 +9,7 @@ import torch
 from train_ui import shown, train_ui
 
 from playground import history
+from playground.errors import PlaygroundError
 from playground.model import parameter_count
 from playground.ui import state
 from playground.ui import train_tab as tab
@@ -135,11 +136,11 @@ def test_limits_are_refused_with_the_limit_in_the_message():
         train("alice", corpus="stories-en", vocab=512, layers=8, heads=8, d_model=384, n_ctx=256, steps=10)
     with pytest.raises(gr.Error, match="Batch size"):
         train("alice", batch=0)
-    with pytest.raises(gr.Error, match="divisible"):
+    with pytest.raises(PlaygroundError, match="divisible"):
         train("alice", heads=3)
     with pytest.raises(gr.Error, match="200 characters"):
         train("alice", corpus=tab.MY_TEXT)
-    with pytest.raises(gr.Error, match="too short"):
+    with pytest.raises(PlaygroundError, match="too short"):
         train("alice", corpus=tab.MY_TEXT, pasted="too little text")
 
 
@@ -182,7 +183,7 @@ def test_uploaded_txt_file_is_used(tmp_path):
     assert "“my text”" in tab.my_model_markdown("alice")
     bad = tmp_path / "story.bin"
     bad.write_bytes(b"\x00\x01")
-    with pytest.raises(gr.Error, match=r"\.txt"):
+    with pytest.raises(PlaygroundError, match=r"\.txt"):
         train("alice", corpus=tab.MY_TEXT, upload=str(bad), steps=3)
 
 
@@ -222,7 +223,7 @@ def test_download_then_upload_gives_the_same_model_to_another_session(tmp_path):
     a = state.get_bundle(state.MY_MODEL, Request("alice")).model.state_dict()
     b = state.get_bundle(state.MY_MODEL, Request("bob")).model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
-    with pytest.raises(gr.Error, match="My model"):
+    with pytest.raises(PlaygroundError, match="My model"):
         tab.on_export(Request("carol"))
 
 
@@ -230,7 +231,7 @@ def test_a_bad_upload_is_refused_and_nothing_is_unpickled(tmp_path):
     bad = tmp_path / "evil.zip"
     with zipfile.ZipFile(bad, "w") as zf:
         zf.writestr("pytorch_model.bin", b"not allowed")
-    with pytest.raises(gr.Error, match="not allowed"):
+    with pytest.raises(PlaygroundError, match="not allowed"):
         tab.on_upload(UI, str(bad), Request("alice"))
     assert not state.REGISTRY.has("alice", state.MODEL_SLOT)
 
@@ -242,7 +243,7 @@ def test_continue_training_my_model_keeps_its_size_and_tokenizer():
     after = state.get_bundle(state.MY_MODEL, Request("alice"))
     assert after.config == before.config and after.tokenizer is before.tokenizer
     assert after.model is not before.model
-    with pytest.raises(gr.Error, match="My model"):
+    with pytest.raises(PlaygroundError, match="My model"):
         train("bob", steps=5, continue_mine=True)
 
 

@@ -1,11 +1,11 @@
 """Handlers of the Worked example and Article lab tabs, called directly (no server)."""
 
-import gradio as gr
 import numpy as np
 import pytest
 
 from playground import article_lab as lab
 from playground import worked_example as wx
+from playground.errors import PlaygroundError
 from playground.ui import article_tab, worked_tab
 from playground.ui.i18n import STRINGS
 
@@ -71,7 +71,7 @@ def test_comparison_speaks_chinese():
 def test_bad_cells_are_gradio_errors(edit, message):
     q, k, v = article_grids()
     k[2][3] = edit
-    with pytest.raises(gr.Error, match=message):
+    with pytest.raises(PlaygroundError, match=message):
         worked_tab.on_attention(q, k, v)
 
 
@@ -108,7 +108,7 @@ def test_findings_are_derived_from_the_measurements():
 
 
 def test_run_handler_rejects_a_bad_seed():
-    with pytest.raises(gr.Error, match="seed"):
+    with pytest.raises(PlaygroundError, match="seed"):
         list(article_tab.on_run(False, False, False, False, False, -1, None))
 
 

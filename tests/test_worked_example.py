@@ -86,7 +86,7 @@ def test_embedding_lookup_is_a_matrix_product_picking_the_row():
         assert look.W_e.shape == (3, 5)
         assert look.one_hot.tolist() == [1.0 if j == index else 0.0 for j in range(5)]
         assert look.vector.tolist() == list(row)
-    with pytest.raises(ValueError, match="0..4"):
+    with pytest.raises(ValueError, match=r"from 0 to 4 \(got 5\)"):
         wx.embedding_lookup(wx.EMBEDDINGS, 5)
 
 

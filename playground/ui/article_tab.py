@@ -304,25 +304,21 @@ def on_run(batch_first: bool, causal_mask: bool, shift_targets: bool, source_pos
     One bool per fix (the `LabFixes` fields), the seed, and the previous run's {setting, losses}."""
     flags = [batch_first, causal_mask, shift_targets, source_positions, decoder_layers_2]
     lang = language(request)
-    try:
-        fixes = _fixes(flags)
-        seed = int(seed) if seed is not None and float(seed).is_integer() else seed
-        steps = lab.lab_steps(fixes, seed=seed, epochs=lab.EPOCHS)
-        setting = setting_name(fixes, lang)
-        label = text("lab_this_run", lang, setting=setting)
-        losses: list[float] = []
-        while True:
-            try:
-                ep = next(steps)
-            except StopIteration as done:
-                result = done.value
-                break
-            losses.append(ep.loss)
-            progress = text("lab_progress", lang, epoch=ep.epoch, epochs=ep.epochs, loss=f"{ep.loss:.4f}",
-                            elapsed=f"{ep.elapsed:.0f}")
-            yield loss_figure(losses, label, previous, lang), progress, previous
-    except (ValueError, TypeError, RuntimeError) as err:
-        raise gr.Error(str(err)) from None
+    fixes = _fixes(flags)
+    steps = lab.lab_steps(fixes, seed=seed, epochs=lab.EPOCHS)
+    setting = setting_name(fixes, lang)
+    label = text("lab_this_run", lang, setting=setting)
+    losses: list[float] = []
+    while True:
+        try:
+            ep = next(steps)
+        except StopIteration as done:
+            result = done.value
+            break
+        losses.append(ep.loss)
+        progress = text("lab_progress", lang, epoch=ep.epoch, epochs=ep.epochs, loss=f"{ep.loss:.4f}",
+                        elapsed=f"{ep.elapsed:.0f}")
+        yield loss_figure(losses, label, previous, lang), progress, previous
     current = {"setting": setting, "losses": list(result.losses), "fixes": vars(fixes).copy(),
                "copy": f"{result.copy_accuracy:.0%}"}
     yield loss_figure(result.losses, label, previous, lang), findings(result, lang, previous), current

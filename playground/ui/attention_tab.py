@@ -224,7 +224,7 @@ def _check_view(view: dict | None, request=None) -> dict:
     if arrays is None:
         if view and REGISTRY.was_evicted(session, VIEW_SLOT):
             raise REGISTRY.evicted_error("limits.what_attention", "limits.again_inspect")
-        raise gr.Error("Nothing inspected yet: type a text and press Inspect first.")
+        raise api.PlaygroundError("ui.nothing_inspected")
     REGISTRY.touch(session)
     return {**view, **arrays}
 
@@ -410,14 +410,11 @@ def on_export(view: dict | None, request: gr.Request | None = None):
     update showing both files. Schemas: `export.attention_csv` / `export.attention_json`."""
     view = _check_view(view, request)
     tokens = export_tokens(view)
-    try:
-        files = export.write_files({
-            "attention.csv": export.attention_csv(view["patterns"], tokens),
-            "attention.json": export.attention_json(view["patterns"], tokens, model=str(view.get("model", "")),
-                                                    text=str(view.get("text", ""))),
-        })
-    except export.ExportError as err:
-        raise gr.Error(str(err)) from None
+    files = export.write_files({
+        "attention.csv": export.attention_csv(view["patterns"], tokens),
+        "attention.json": export.attention_json(view["patterns"], tokens, model=str(view.get("model", "")),
+                                                text=str(view.get("text", ""))),
+    })
     return gr.update(value=[str(f) for f in files], visible=True)
 
 

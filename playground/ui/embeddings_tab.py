@@ -9,9 +9,12 @@ import gradio as gr
 import numpy as np
 
 from .. import api, embeddings, export, figures
+from ..errors import register
 from .i18n import add, language, t, text
 from .plots import FastPlot
 from .state import get_bundle, inspect_or_error
+
+register({"embeddings.no_token": ("choose a token first", "请先选择一个词元")})
 
 N_NEIGHBOURS = 10
 
@@ -216,32 +219,26 @@ def on_export(data: dict | None, request: gr.Request | None = None):
     """The session's embedding data as embeddings.csv and embeddings.json (no model run): an
     update showing both files. Schemas: `export.embeddings_csv` / `export.embeddings_json`."""
     if not data or "token" not in data:
-        raise gr.Error("Nothing inspected yet: type a text and press Inspect first.")
-    try:
-        arrays = (data["token"], data["position"], data["pca_tokens"], data["tokens"])
-        files = export.write_files({
-            "embeddings.csv": export.embeddings_csv(*arrays),
-            "embeddings.json": export.embeddings_json(
-                *arrays, explained=data["explained"], vocab_points=data["vocab_points"],
-                vocab_labels=data["vocab_labels"], model=data["model"], text=data["text"]),
-        })  # fmt: skip
-    except export.ExportError as err:
-        raise gr.Error(str(err)) from None
+        raise api.PlaygroundError("ui.nothing_inspected")
+    arrays = (data["token"], data["position"], data["pca_tokens"], data["tokens"])
+    files = export.write_files({
+        "embeddings.csv": export.embeddings_csv(*arrays),
+        "embeddings.json": export.embeddings_json(
+            *arrays, explained=data["explained"], vocab_points=data["vocab_points"],
+            vocab_labels=data["vocab_labels"], model=data["model"], text=data["text"]),
+    })  # fmt: skip
     return gr.update(value=[str(f) for f in files], visible=True)
 
 
 def on_neighbours(model_name: str, token_id: int | None, request: gr.Request = None):
     """The nearest vocabulary entries of one token id."""
     lang = language(request)
-    try:
-        bundle = get_bundle(model_name)
-        if token_id is None:
-            raise api.PlaygroundError("choose a token first")
-        if isinstance(token_id, float) and token_id.is_integer():
-            token_id = int(token_id)
-        return neighbours_frame(bundle, token_id, lang)
-    except ValueError as err:
-        raise gr.Error(str(err)) from None
+    bundle = get_bundle(model_name)
+    if token_id is None:
+        raise api.PlaygroundError("embeddings.no_token")
+    if isinstance(token_id, float) and token_id.is_integer():
+        token_id = int(token_id)
+    return neighbours_frame(bundle, token_id, lang)
 
 
 def build(shared, demo: gr.Blocks) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import math
 import random
 import time
 
@@ -20,12 +19,13 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .. import api, figures
-from ..errors import PlaygroundError as KeyedError
 from ..errors import check_range, register
 from . import zerogpu
 from .i18n import add, language, t, text
 from .plots import FastPlot
 from .state import REGISTRY, get_bundle, session_of
+
+register({"generate.seed": ("the seed", "种子")})
 
 MAX_NEW_TOKENS = 256
 MAX_TOP_K = 100  # the slider's range
@@ -209,15 +209,14 @@ def _generate_on_gpu(bundle: api.ModelBundle, *args, **kwargs):
 
 
 def _seed(seed) -> int:
+    """The seed box's value as an int; empty means a fresh random seed."""
     if seed is None or (isinstance(seed, str) and not seed.strip()):
         return random.randrange(2**31)
     try:
-        value = float(seed)
+        value = float(seed)  # the box may send text ("12")
     except (TypeError, ValueError):
-        raise gr.Error(f"the seed must be a whole number from 0 to {2**31 - 1}, got {seed!r}") from None
-    if not math.isfinite(value) or value != int(value) or not 0 <= value < 2**31:
-        raise gr.Error(f"the seed must be a whole number from 0 to {2**31 - 1}, got {seed!r}")
-    return int(value)
+        value = seed  # refused below with the range
+    return check_range("generate.seed", value, 0, 2**31 - 1, whole=True)
 
 
 def _number(value):
@@ -244,37 +243,32 @@ def on_generate(
     """Stream (coloured HTML, plain text, summary, step slider, bars, attention)."""
     lang, session = language(request), session_of(request)
     skip = gr.skip()
-    try:
-        # Cheap checks first: the prompt's length before anything tokenizes it, numbers (NaN,
-        # empty) before int() could fail on them.
-        api.check_text(prompt, "the prompt")
-        n_new = check_range("limits.field_new_tokens", _number(max_new_tokens), 1, MAX_NEW_TOKENS, whole=True)
-        k = check_range("limits.field_top_k", _number(top_k or 0), 0, MAX_TOP_K, whole=True)
-        seed_n = _seed(seed)
-        bundle = get_bundle(model_name, session)
-        stream = _generate_on_gpu(bundle, prompt, n_new, _number(temperature), k or None,
-                                     _number(top_p), seed_n, bool(greedy), with_attention=True)
-        tok = bundle.tokenizer
-        context = [tok.token_display(i) for i in tok.encode_ids(prompt)][-bundle.config.n_ctx:]
-        steps, pieces, ids = [], [], []
-        start = next_update = time.perf_counter()
-        for s in stream:
-            display = tok.token_display(s.token_id)
-            steps.append({
-                "token": display, "prob": s.prob, "model_prob": s.model_prob,
-                "top_tokens": [tok.token_display(i) for i in s.top_ids], "top_probs": list(s.top_probs),
-                "attention": np.asarray(s.attention, np.float32), "n_keys": len(context),
-            })
-            context.append(display)
-            ids.append(s.token_id)
-            pieces.append((tok.decode([s.token_id]), s.prob, s.model_prob))
-            if time.perf_counter() >= next_update:
-                yield text_html(prompt, pieces, lang), skip, skip, skip, skip, skip
-                next_update = time.perf_counter() + STREAM_INTERVAL
-    except (gr.Error, KeyedError):  # keyed errors are worded per language by ui/errors.py
-        raise
-    except ValueError as err:
-        raise gr.Error(str(err)) from None
+    # Cheap checks first: the prompt's length before anything tokenizes it, numbers (NaN,
+    # empty) before int() could fail on them.
+    api.check_text(prompt, "text.the_prompt")
+    n_new = check_range("limits.field_new_tokens", _number(max_new_tokens), 1, MAX_NEW_TOKENS, whole=True)
+    k = check_range("limits.field_top_k", _number(top_k or 0), 0, MAX_TOP_K, whole=True)
+    seed_n = _seed(seed)
+    bundle = get_bundle(model_name, session)
+    stream = _generate_on_gpu(bundle, prompt, n_new, _number(temperature), k or None,
+                             _number(top_p), seed_n, bool(greedy), with_attention=True)
+    tok = bundle.tokenizer
+    context = [tok.token_display(i) for i in tok.encode_ids(prompt)][-bundle.config.n_ctx:]
+    steps, pieces, ids = [], [], []
+    start = next_update = time.perf_counter()
+    for s in stream:
+        display = tok.token_display(s.token_id)
+        steps.append({
+            "token": display, "prob": s.prob, "model_prob": s.model_prob,
+            "top_tokens": [tok.token_display(i) for i in s.top_ids], "top_probs": list(s.top_probs),
+            "attention": np.asarray(s.attention, np.float32), "n_keys": len(context),
+        })
+        context.append(display)
+        ids.append(s.token_id)
+        pieces.append((tok.decode([s.token_id]), s.prob, s.model_prob))
+        if time.perf_counter() >= next_update:
+            yield text_html(prompt, pieces, lang), skip, skip, skip, skip, skip
+            next_update = time.perf_counter() + STREAM_INTERVAL
     elapsed = max(time.perf_counter() - start, 1e-9)
     # Kept per session for redrawing a chosen step: each step's attention and one shared context list
     # (not a copy per step), charged to the session registry's memory budget.

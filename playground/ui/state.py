@@ -49,6 +49,31 @@ add(
         f"(e.g. {hub.EXAMPLES}) and press Enter"},
     zh={"model_info": f"选择内置模型，或输入 Hugging Face Hub 上的 GPT-2 模型 id（例如 {hub.EXAMPLES}）并按回车"},
 )
+register(
+    {
+        "model.unknown_choice": (
+            "unknown model {name}; choose one of {choices} or type the id of a GPT-2 model on the Hugging Face "
+            "Hub, e.g. {examples}",
+            "未知的模型 {name}；请从 {choices} 中选择，或输入 Hugging Face Hub 上某个 GPT-2 模型的 id，例如 {examples}",
+        ),
+        "model.unknown_or_hub": (
+            "unknown model {name}: choose one of {choices}, or type the id of a GPT-2 model on the Hugging Face "
+            "Hub. As a Hub id: {reason}",
+            "未知的模型 {name}：请从 {choices} 中选择，或输入 Hugging Face Hub 上某个 GPT-2 模型的 id。"
+            "作为 Hub id：{reason}",
+        ),
+        "ui.nothing_inspected": (
+            "Nothing inspected yet: type a text and press Inspect first.",
+            "还没有分析任何内容：请先输入文本并按“分析”。",
+        ),
+        "session.my_model": (f'"{MY_MODEL}"', f"“我的模型”（{MY_MODEL}）"),
+        "model.my_model_missing": (
+            '{reason}. "My model" is the model trained or uploaded in the Train tab of this browser session; each '
+            "user sees only their own",
+            "{reason}。“我的模型”（My model）是本浏览器会话在“训练”标签页中训练或上传的模型；每个用户只能看到自己的",
+        ),
+    }
+)
 
 
 @dataclass
@@ -129,15 +154,13 @@ def get_bundle(name: str | None, session=None) -> api.ModelBundle:
     # Anything else is a Hub id or an error: a typed name never becomes a local path here.
     if not hub.is_hub_name(name):
         raise api.PlaygroundError(
-            f"unknown model {str(name)[:120]!r}; choose one of {model_choices()} or type the id of a GPT-2 "
-            f"model on the Hugging Face Hub, e.g. {hub.EXAMPLES}"
+            "model.unknown_choice", name=repr(str(name)[:120]), choices=str(model_choices()), examples=hub.EXAMPLES
         )
     try:
         return hub.load_hub_model(name)
     except hub.HubModelNotFound as err:  # most often a typo of a built-in name: say both
         raise api.PlaygroundError(
-            f"unknown model {name!r}: choose one of {model_choices()}, or type the id of a GPT-2 model on the "
-            f"Hugging Face Hub. As a Hub id: {err}"
+            "model.unknown_or_hub", name=repr(name), choices=str(model_choices()), reason=err
         ) from None
 
 
@@ -157,28 +180,23 @@ def inspect_on_gpu(bundle: api.ModelBundle, text_in: str, max_tokens: int) -> ap
 
 
 def inspect_or_error(model_name: str | None, text_in: str) -> tuple[api.ModelBundle, api.Inspection]:
-    """Resolve the picker's model and inspect `text_in`; expected failures become a gr.Error.
-    Hub models (up to GPT-2 small) are inspected under ZeroGPU's GPU when there is one."""
-    try:
-        bundle = get_bundle(model_name)
-        inspect = inspect_on_gpu if bundle.meta.get("source") == "hub" else api.inspect
-        return bundle, inspect(bundle, text_in, max_tokens=api.MAX_VIEW_TOKENS)
-    except ValueError as err:
-        raise gr.Error(str(err)) from None
+    """Resolve the picker's model and inspect `text_in` (a keyed error reaches the user through
+    the app's guard). Hub models (up to GPT-2 small) are inspected under ZeroGPU's GPU when there
+    is one."""
+    bundle = get_bundle(model_name)
+    inspect = inspect_on_gpu if bundle.meta.get("source") == "hub" else api.inspect
+    return bundle, inspect(bundle, text_in, max_tokens=api.MAX_VIEW_TOKENS)
 
 
 def get_my_model(session=None) -> MyModel:
     """This session's MyModel, or a PlaygroundError saying there is none (or it expired)."""
     key = session_of(session)
     try:
-        return REGISTRY.get(key, MODEL_SLOT, what=f'"{MY_MODEL}"')
+        return REGISTRY.get(key, MODEL_SLOT, what="session.my_model")
     except SessionEvicted:
         raise REGISTRY.evicted_error("limits.what_my_model", "limits.again_model") from None
     except SessionError as err:
-        raise api.PlaygroundError(
-            f"{err}. \"{MY_MODEL}\" is the model trained or uploaded in the Train tab of this browser "
-            "session; each user sees only their own"
-        ) from None
+        raise api.PlaygroundError("model.my_model_missing", reason=err) from None
 
 
 def set_my_model(session, bundle: api.ModelBundle, info: dict | None = None) -> MyModel:

@@ -113,10 +113,10 @@ def _model_tokens(model_name: str, text_in: str) -> tuple[api.ModelBundle, str, 
     """The model, the text it reads (cut to its context) with its tokens, and the original
     token count when the text was cut. Raises PlaygroundError on bad input."""
     bundle = get_bundle(model_name)
-    text_in = api.check_text(text_in, "the text")
+    text_in = api.check_text(text_in)
     tokens = bundle.tokenizer.encode(text_in).tokens
     if not tokens:
-        raise api.PlaygroundError("the text produced no tokens")
+        raise api.PlaygroundError("text.no_tokens", field="text.the_text")
     n_ctx, truncated_from = bundle.config.n_ctx, None
     if len(tokens) > n_ctx:
         truncated_from, tokens = len(tokens), tokens[:n_ctx]
@@ -154,10 +154,7 @@ def compare_html(used: str, lang: str = "en") -> str:
 def on_tokenize(model_name: str, text_in: str, request: gr.Request = None):
     """The model tokenizer's coloured tokens, their counts, and the three-way comparison."""
     lang = language(request)
-    try:
-        bundle, used, tokens, truncated_from = _model_tokens(model_name, text_in)
-    except ValueError as err:
-        raise gr.Error(str(err)) from None
+    bundle, used, tokens, truncated_from = _model_tokens(model_name, text_in)
     lines = [
         text("tok_model_line", lang, model=bundle.name, kind=_kind_name(bundle.tokenizer.kind, lang),
              vocab=bundle.tokenizer.vocab_size),
@@ -181,11 +178,8 @@ def merges_frame(tokenizer, lang: str = "en", n: int = MERGES_SHOWN) -> dict:
 def on_train_bpe(corpus: str, vocab_size: float, model_name: str, text_in: str, request: gr.Request = None):
     """Train (or fetch the cached) BPE on `corpus` and tokenize the current text with it."""
     lang = language(request)
-    try:
-        _, used, _, _ = _model_tokens(model_name, text_in)
-        tok, seconds = tokenizer_lab.train_bpe_timed(corpus, vocab_size)
-    except ValueError as err:
-        raise gr.Error(str(err)) from None
+    _, used, _, _ = _model_tokens(model_name, text_in)
+    tok, seconds = tokenizer_lab.train_bpe_timed(corpus, vocab_size)
     enc = tok.encode(used)
     s = tokenizer_lab.stats(used, enc)
     summary = text("tok_lab_summary", lang, kb=tokenizer_lab.LAB_CORPUS_BYTES // 1000, corpus=corpus,

@@ -29,11 +29,10 @@ import plotly.graph_objects as go
 
 from .. import api, figures, history
 from ..budget import RunBudget, RunStopped
-from ..checkpoint import CheckpointError, export_zip, load_checkpoint, save_checkpoint
-from ..config import ConfigError, ModelConfig, TrainConfig
+from ..checkpoint import export_zip, load_checkpoint, save_checkpoint
+from ..config import ModelConfig, TrainConfig
 from ..corpora import CORPUS_NAMES, read_text_file
-from ..errors import PlaygroundError as KeyedError
-from ..errors import register
+from ..errors import PlaygroundError, check_choice, register
 from ..model import parameter_count
 from ..run import StopConditions, TrainingRun, fit_probe
 from ..tokenizer import KINDS
@@ -388,13 +387,36 @@ class TrainRequest:
 # ---------------------------------------------------------------- small pure helpers
 
 
+register(
+    {
+        "train.layers": ("layers", "层数"),
+        "train.heads": ("heads", "头数"),
+        "train.d_model": ("d_model", "宽度 d_model"),
+        "train.n_ctx": ("n_ctx", "上下文 n_ctx"),
+        "train.context": ("context", "上下文"),
+        "train.vocab": ("vocab", "词表大小"),
+        "train.steps": ("steps", "步数"),
+        "train.batch_size": ("batch size", "批大小"),
+        "train.seed": ("seed", "种子"),
+        "train.not_whole": ("{field} must be a whole number (got {got})", "{field}必须是整数（收到 {got}）"),
+        "train.busy": (
+            "You already have a training run; stop it or wait for it to finish (one run per user)",
+            "你已经有一个训练在运行；请先停止它或等它完成（每人同一时间一个）",
+        ),
+        "train.no_tokenizer": ("the checkpoint has no tokenizer.json", "检查点里没有 tokenizer.json"),
+        "train.corpus": ("corpus", "语料"),
+    }
+)
+
+
 def _int(value, name: str) -> int:
+    """A form field's whole number; `name` is its label ("batch size" -> key "train.batch_size")."""
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise gr.Error(f"{name} must be a whole number, got {value!r}") from None
+        number = math.nan
     if not math.isfinite(number) or number != int(number):
-        raise gr.Error(f"{name} must be a whole number, got {value!r}")
+        raise PlaygroundError("train.not_whole", field=f"train.{name.replace(' ', '_')}", got=repr(value)[:40])
     return int(number)
 
 
@@ -406,7 +428,7 @@ def _learning_rate(value) -> float:
     except (TypeError, ValueError):
         number = math.nan
     if not (math.isfinite(number) and 0 < number <= 1):
-        raise KeyedError("limits.learning_rate", got="∅" if value is None or str(value).strip() == "" else value)
+        raise PlaygroundError("limits.learning_rate", got="∅" if value is None or str(value).strip() == "" else value)
     return number
 
 
@@ -422,8 +444,8 @@ def on_params(vocab, layers, heads, d_model, n_ctx, request: gr.Request | None =
     lang = language(request)
     try:
         n = param_count(vocab, layers, heads, d_model, n_ctx)
-    except (ValueError, gr.Error) as err:
-        return text("train_params_bad", lang, error=str(err))
+    except PlaygroundError as err:
+        return text("train_params_bad", lang, error=err.message(lang))
     key = "train_params_over" if n > MAX_PARAMS else "train_params"
     return text(key, lang, n=n, vocab=int(vocab), limit=MAX_PARAMS)
 
@@ -450,10 +472,7 @@ def parse_request(corpus, pasted, upload, tokenizer, vocab, layers, heads, d_mod
     if not req.continue_mine:
         if not 8 <= req.n_ctx <= MAX_CTX:
             raise gr.Error(text("train_err_ctx", lang, limit=MAX_CTX))
-        try:
-            param_count(req.vocab, req.layers, req.heads, req.d_model, req.n_ctx)  # the sizes fit together?
-        except ConfigError as err:
-            raise gr.Error(str(err)) from None
+        param_count(req.vocab, req.layers, req.heads, req.d_model, req.n_ctx)  # the sizes fit together?
     return req
 
 
@@ -470,8 +489,7 @@ def _builtin_size(corpus: str) -> int | None:
 def _corpus_text(corpus: str, pasted: str | None, upload, lang: str) -> str | None:
     """None for a built-in corpus; the user's text for MY_TEXT (an uploaded file wins)."""
     if corpus != MY_TEXT:
-        if corpus not in CORPUS_NAMES:
-            raise gr.Error(f"unknown corpus {corpus!r}; choose one of {', '.join((*CORPUS_NAMES, MY_TEXT))}")
+        check_choice("train.corpus", corpus, (*CORPUS_NAMES, MY_TEXT))
         return None
     if upload:
         return read_text_file(check_upload(_path(upload)))
@@ -665,7 +683,7 @@ def on_train(
     start_note = text("train_start_note", lang, vocab=run.data.tokenizer.vocab_size,
                       ln=math.log(run.data.tokenizer.vocab_size))
     next_update, warned = 0.0, False
-    with REGISTRY.busy(session, "training", text("train_err_busy", lang)):
+    with REGISTRY.busy(session, "training", key="train.busy"):
         steps_iter = iter(run)
         try:
             for stats in steps_iter:
@@ -694,36 +712,29 @@ def on_train(
 def _make_run(ui: TrainUI, req: TrainRequest, session: str, lang: str, budget: RunBudget):
     """Prepare the data (in the background, status updates yielded) and the model — fresh, or a
     copy of My model to continue — as a TrainingRun within this server's limits; returns it."""
-    try:
-        user_text = _corpus_text(req.corpus, req.pasted, req.upload, lang)  # size-checked when read
-        if req.continue_mine:
-            mine = get_my_model(session)
-            n = parameter_count(mine.bundle.config)
-            if n > MAX_PARAMS:
-                raise gr.Error(text("train_err_continue_params", lang, n=n, limit=MAX_PARAMS))
-            base_model = copy.deepcopy(mine.bundle.model)  # My model stays as it is until the run ends
-            data = yield from _in_background(ui, lambda: _data(req, user_text, budget.check, mine.bundle.tokenizer),
-                                             budget, lang, req.steps, req.tokenizer)
-            model_cfg = base_model.cfg
-        else:
-            base_model = None
-            data = yield from _in_background(ui, lambda: _data(req, user_text, budget.check), budget, lang,
-                                             req.steps, req.tokenizer)
-            model_cfg = ModelConfig(n_layers=req.layers, n_heads=req.heads, d_model=req.d_model, n_ctx=req.n_ctx,
-                                    d_vocab=data.tokenizer.vocab_size)
-            if parameter_count(model_cfg) > MAX_PARAMS:
-                raise gr.Error(text("train_err_params", lang, n=parameter_count(model_cfg), limit=MAX_PARAMS))
-        probe = fit_probe(req.probe, data.tokenizer, min(PROBE_MAX_TOKENS, model_cfg.n_ctx))
-        return TrainingRun(data, model_cfg, req.train_config(), model=base_model, probe=probe,
-                           n_snapshots=N_SNAPSHOTS, score_every=max(1, req.steps // SCORE_POINTS),
-                           stop=StopConditions(max_seconds=MAX_SECONDS), budget=budget, threads=TRAIN_THREADS,
-                           engine=_train_on_gpu)
-    except (gr.Error, RunStopped):
-        raise
-    except KeyedError as err:  # worded in the user's language (ConfigError, CorpusError, RunTimeUp...)
-        raise gr.Error(err.message(lang)) from None
-    except ValueError as err:  # older library errors: English
-        raise gr.Error(str(err)) from None
+    user_text = _corpus_text(req.corpus, req.pasted, req.upload, lang)  # size-checked when read
+    if req.continue_mine:
+        mine = get_my_model(session)
+        n = parameter_count(mine.bundle.config)
+        if n > MAX_PARAMS:
+            raise gr.Error(text("train_err_continue_params", lang, n=n, limit=MAX_PARAMS))
+        base_model = copy.deepcopy(mine.bundle.model)  # My model stays as it is until the run ends
+        data = yield from _in_background(ui, lambda: _data(req, user_text, budget.check, mine.bundle.tokenizer),
+                                         budget, lang, req.steps, req.tokenizer)
+        model_cfg = base_model.cfg
+    else:
+        base_model = None
+        data = yield from _in_background(ui, lambda: _data(req, user_text, budget.check), budget, lang,
+                                         req.steps, req.tokenizer)
+        model_cfg = ModelConfig(n_layers=req.layers, n_heads=req.heads, d_model=req.d_model, n_ctx=req.n_ctx,
+                                d_vocab=data.tokenizer.vocab_size)
+        if parameter_count(model_cfg) > MAX_PARAMS:
+            raise gr.Error(text("train_err_params", lang, n=parameter_count(model_cfg), limit=MAX_PARAMS))
+    probe = fit_probe(req.probe, data.tokenizer, min(PROBE_MAX_TOKENS, model_cfg.n_ctx))
+    return TrainingRun(data, model_cfg, req.train_config(), model=base_model, probe=probe,
+                       n_snapshots=N_SNAPSHOTS, score_every=max(1, req.steps // SCORE_POINTS),
+                       stop=StopConditions(max_seconds=MAX_SECONDS), budget=budget, threads=TRAIN_THREADS,
+                       engine=_train_on_gpu)
 
 
 def _line(run: TrainingRun, stats, lang: str) -> str:
@@ -798,11 +809,8 @@ def on_replay(ui: TrainUI, name: str, request: gr.Request | None = None) -> dict
     lang, session = language(request), session_of(request)
     if REGISTRY.is_busy(session, "training"):
         raise gr.Error(text("train_err_replay_busy", lang))
-    try:
-        recorded = api.load_history(name)
-        bundle = api.load_model(name)
-    except ValueError as err:  # PlaygroundError: unknown name or a broken history.json
-        raise gr.Error(str(err)) from None
+    recorded = api.load_history(name)
+    bundle = api.load_model(name)
     REGISTRY.put(session, VIEW_SLOT, recorded)
     last_step = recorded.loss_steps[-1] if recorded.loss_steps else recorded.steps[-1]
     status = text("train_replay_status", lang, name=name, steps=last_step, n=len(recorded.steps),
@@ -830,17 +838,13 @@ def _induction_note(view: history.TrainingHistory, lang: str) -> str:
 
 def on_export(request: gr.Request | None = None) -> str:
     """Write My model as a checkpoint zip in the session's temp folder; returns its path."""
-    session = session_of(request)
-    try:
-        mine = get_my_model(session)
-        steps = mine.info.get("steps")
-        name = f"my-model-{steps}-steps" if steps else "my-model"
-        folder = mine.folder() / name
-        card = {"name": name, **{k: v for k, v in mine.info.items() if isinstance(v, (int, float, str))}}
-        save_checkpoint(folder, mine.bundle.model, mine.bundle.tokenizer, meta=mine.bundle.meta, card=card)
-        path = export_zip(folder, mine.folder() / f"{name}.zip")
-    except ValueError as err:
-        raise gr.Error(str(err)) from None
+    mine = get_my_model(session_of(request))
+    steps = mine.info.get("steps")
+    name = f"my-model-{steps}-steps" if steps else "my-model"
+    folder = mine.folder() / name
+    card = {"name": name, **{k: v for k, v in mine.info.items() if isinstance(v, (int, float, str))}}
+    save_checkpoint(folder, mine.bundle.model, mine.bundle.tokenizer, meta=mine.bundle.meta, card=card)
+    path = export_zip(folder, mine.folder() / f"{name}.zip")
     return str(path)
 
 
@@ -849,18 +853,13 @@ def on_upload(ui: TrainUI, file, request: gr.Request | None = None) -> dict:
     lang, session = language(request), session_of(request)
     if not file:
         return {}
-    try:
-        path = check_upload(_path(file))  # only a file Gradio received from this user
-        ckpt = load_checkpoint(path, max_params=MAX_UPLOAD_PARAMS)  # refused from config.json, before tensors
-    except KeyedError as err:  # worded in the user's language
-        raise gr.Error(err.message(lang)) from None
-    except (CheckpointError, ConfigError, ValueError) as err:
-        raise gr.Error(str(err)) from None
+    path = check_upload(_path(file))  # only a file Gradio received from this user
+    ckpt = load_checkpoint(path, max_params=MAX_UPLOAD_PARAMS)  # refused from config.json, before tensors
     n = parameter_count(ckpt.config)
     if n > MAX_UPLOAD_PARAMS:
         raise gr.Error(text("train_err_upload_params", lang, n=n, limit=MAX_UPLOAD_PARAMS))
     if ckpt.tokenizer is None:
-        raise gr.Error("the checkpoint has no tokenizer.json")
+        raise PlaygroundError("train.no_tokenizer")
     name = os.path.basename(path)
     bundle = api.ModelBundle(MY_MODEL, ckpt.model, ckpt.tokenizer, ckpt.meta, ckpt.card)
     training = (ckpt.meta or {}).get("training") or {}

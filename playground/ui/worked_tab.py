@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import figures
 from .. import worked_example as wx
-from ..errors import PlaygroundError as KeyedError
+from ..errors import check_choice
 from .i18n import add, language, t, text
 
 add(
@@ -160,12 +160,13 @@ def _grid(rows, words) -> list[list]:
     return [[w, *map(float, r)] for w, r in zip(words, rows, strict=True)]
 
 
-def _numbers(grid, name: str) -> np.ndarray:
-    """The numbers of a grid (its first column holds the words), validated."""
+def _numbers(grid, field: str) -> np.ndarray:
+    """The numbers of a grid (its first column holds the words), validated; `field` is the key
+    of the matrix's name."""
     if hasattr(grid, "values"):  # a pandas DataFrame
         grid = grid.values.tolist()
     rows = [list(r)[1:] for r in (grid or [])]
-    return wx.as_matrix(rows, name)
+    return wx.as_matrix(rows, field)
 
 
 def _labels(grid, fallback) -> list[str]:
@@ -205,16 +206,10 @@ def on_table_rows(table, word: str):
 def on_lookup(table, word: str, request: gr.Request | None = None):
     """The lookup figure and its explanation for `word`."""
     lang = language(request)
-    try:
-        m = _numbers(table, "the embedding table")
-        words = _labels(table, _row_names(m.shape[0]))  # up to MAX_SIDE rows, as the README says
-        if word not in words:
-            raise ValueError(f"word must be one of {', '.join(words)}, got {word!r}")
-        look = wx.embedding_lookup(m, words.index(word))
-    except KeyedError:  # worded per language by ui/errors.py
-        raise
-    except ValueError as err:
-        raise gr.Error(str(err)) from None
+    m = _numbers(table, "worked.table")
+    words = _labels(table, _row_names(m.shape[0]))  # up to MAX_SIDE rows, as the README says
+    check_choice("worked.word", word, words)
+    look = wx.embedding_lookup(m, words.index(word))
     d, n = look.W_e.shape
     dims = [text("wk_dim", lang, i=i) for i in range(d)]
     fig = figures.matrix_panels(
@@ -283,13 +278,8 @@ def on_attention(q_grid, k_grid, v_grid, request: gr.Request | None = None):
     """Encoder and decoder figures and tables, and the comparison panel (hidden when it does not
     apply) with the note that says why it is hidden."""
     lang = language(request)
-    try:
-        q, k, v = _numbers(q_grid, "Q"), _numbers(k_grid, "K"), _numbers(v_grid, "V")
-        enc, dec = wx.attention(q, k, v), wx.attention(q, k, v, causal=True)
-    except KeyedError:  # worded per language by ui/errors.py
-        raise
-    except ValueError as err:
-        raise gr.Error(str(err)) from None
+    q, k, v = _numbers(q_grid, "worked.q"), _numbers(k_grid, "worked.k"), _numbers(v_grid, "worked.v")
+    enc, dec = wx.attention(q, k, v), wx.attention(q, k, v, causal=True)
     words = _labels(q_grid, [f"{i}" for i in range(q.shape[0])])
     cmp = wx.compare_with_article(q, k, v)
     panel = (gr.update(value=comparison_text(cmp, q[0], lang), visible=True) if cmp is not None
