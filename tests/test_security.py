@@ -13,6 +13,7 @@ import gradio as gr
 import httpx
 import pytest
 import torch
+from train_ui import train_ui
 
 from playground import api
 from playground.ui import attention_tab, embeddings_tab, generate_tab, launch_kwargs, state, tokens_tab
@@ -79,6 +80,7 @@ def test_loading_every_model_and_an_upload_never_calls_the_unpickler(tmp_path, m
             api.load_model(name)
         list(
             tab.on_train(
+                train_ui(),
                 corpus="copy",
                 tokenizer="char",
                 vocab=32,
@@ -95,7 +97,7 @@ def test_loading_every_model_and_an_upload_never_calls_the_unpickler(tmp_path, m
             )
         )
         path = tab.on_export(Request("sec"))
-        tab.on_upload(path, Request("sec2"))
+        tab.on_upload(train_ui(), path, Request("sec2"))
         assert state.get_bundle(state.MY_MODEL, Request("sec2")) is not None
     finally:
         api._load_builtin.cache_clear()
@@ -154,7 +156,7 @@ def test_the_notebook_api_still_loads_a_checkpoint_folder_by_path():
 @pytest.mark.parametrize("corpus", ["../../etc/passwd", "/etc/hosts", "stories/../../x"])
 def test_corpus_names_never_become_paths(corpus):
     with pytest.raises(gr.Error, match="unknown corpus"):
-        list(guard(tab.on_train)(corpus=corpus, request=Request()))
+        list(guard(tab.on_train)(train_ui(), corpus=corpus, request=Request()))
     with pytest.raises(gr.Error, match="nknown corpus"):
         guard(tokens_tab.on_train_bpe)(corpus, 300, "stories", "The dog", Request())
 
