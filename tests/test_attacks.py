@@ -354,3 +354,22 @@ def test_an_evicted_my_model_says_so_in_the_picker_tabs(monkeypatch):
     en, zh = both_languages(caught.value)
     assert '"My model" was removed to make room' in en and "Train tab" in en
     assert "“我的模型”已被清除" in zh
+
+
+def test_gradios_own_idle_sessions_are_pruned_after_the_ttl():
+    """Gradio keeps ~0.7 MB of component configs per session and frees it only by capacity:
+    the app's pruner forgets sessions idle past the TTL (a fake holder with Gradio's fields)."""
+    import datetime
+
+    from playground.ui import app
+
+    now = datetime.datetime.now()
+    holder = type("Holder", (), {})()
+    holder.lock = threading.Lock()
+    holder.session_data = {f"s{i}": object() for i in range(1000)}
+    holder.time_last_used = {f"s{i}": now - datetime.timedelta(seconds=3600 if i < 990 else 1) for i in range(1000)}
+    demo = type("Demo", (), {"state_holder": holder})()
+    assert app.prune_gradio_sessions(demo, ttl=1800) == 990
+    assert sorted(holder.session_data) == sorted(holder.time_last_used) == [f"s{i}" for i in range(990, 1000)]
+    assert app.prune_gradio_sessions(type("Demo", (), {})(), ttl=1) == 0  # not launched yet: nothing to do
+    assert app.launch_kwargs()["state_session_capacity"] == app.GRADIO_SESSIONS

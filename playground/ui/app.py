@@ -6,7 +6,11 @@ module has `build(shared)` for its layout and small `on_<thing>` handlers that c
 
 from __future__ import annotations
 
+import datetime
+import logging
 import os
+import threading
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -33,12 +37,15 @@ from .i18n import add, i18n, t
 from .shared import Shared, stale_notice
 from .state import REGISTRY, SESSION_TTL, model_choices
 
+log = logging.getLogger("playground.ui")
+
 CSS_PATH = Path(__file__).resolve().parents[2] / "assets" / "style.css"
 HOVER_JS_PATH = Path(__file__).resolve().parents[2] / "assets" / "head_view_hover.js"
 EXAMPLE_TEXT = "The dog saw the cat. She ran to the tree. 狗看见了猫。"
 # Requests waiting in the queue, all events together; one more gets Gradio's "Queue is full".
 QUEUE_MAX_SIZE = int(os.environ.get("PLAYGROUND_QUEUE_MAX_SIZE", 64))
 # How often expired sessions are freed (seconds); at most half the session TTL.
+GRADIO_SESSIONS = int(os.environ.get("PLAYGROUND_GRADIO_SESSIONS", 500))
 SWEEP_INTERVAL = float(os.environ.get("PLAYGROUND_SWEEP_SECONDS", min(60.0, SESSION_TTL / 2)))
 
 add(
@@ -82,6 +89,7 @@ TABS = [
 
 def build_app() -> gr.Blocks:
     """The whole page. Launch with `launch_kwargs()` (theme, css and i18n belong to launch)."""
+    configure_malloc()  # before the server's threads allocate: freed memory goes back to the OS
     zerogpu.configure()  # on a ZeroGPU Space: models on the CPU here, GPU work in decorated calls
     with gr.Blocks(title="Transformer Playground") as demo:
         gr.Markdown(t("title"))
@@ -115,7 +123,69 @@ def build_app() -> gr.Blocks:
         reading_api.register_endpoints()  # /logit_lens, /decompose, /head_roles, /ablate: JSON for programs
     guard_app(demo)  # every handler's errors reach the user as a gr.Error in their language (errors.py)
     REGISTRY.start_sweeper(SWEEP_INTERVAL, after=release_memory)  # free idle sessions even when nobody calls
+    start_gradio_pruner(demo, SESSION_TTL, SWEEP_INTERVAL)
     return demo
+
+
+def prune_gradio_sessions(demo: gr.Blocks, ttl: float) -> int:
+    """Forget Gradio's own per-session state for sessions idle longer than `ttl`; returns how many.
+
+    Gradio keeps a SessionState per session that ever sent an event — a copy of the page's
+    component configs, ~0.7 MB here — and frees it only when `state_session_capacity` newer
+    sessions push it out, never by time. Our session registry forgets idle sessions after the
+    TTL; this does the same for Gradio's side, so a burst of visitors leaves nothing behind."""
+    holder = getattr(demo, "state_holder", None)
+    session_data, last_used = getattr(holder, "session_data", None), getattr(holder, "time_last_used", None)
+    if session_data is None or last_used is None:
+        return 0
+    now, stale = datetime.datetime.now(), []
+    with holder.lock:
+        for key, when in list(last_used.items()):
+            if (now - when).total_seconds() > ttl:
+                session_data.pop(key, None)
+                last_used.pop(key, None)
+                stale.append(key)
+    return len(stale)
+
+
+def start_gradio_pruner(demo: gr.Blocks, ttl: float, interval: float) -> threading.Thread:
+    """A daemon thread pruning Gradio's idle sessions every `interval` seconds (then freeing memory)."""
+
+    def run() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                if prune_gradio_sessions(demo, ttl):
+                    release_memory()
+            except Exception:  # noqa: BLE001 - Gradio internals changed: keep serving, log once
+                log.exception("pruning Gradio's idle sessions failed; they stay until capacity evicts them")
+                return
+
+    thread = threading.Thread(target=run, name="gradio-session-pruner", daemon=True)
+    thread.start()
+    return thread
+
+
+M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # glibc mallopt parameters (malloc.h)
+
+
+def configure_malloc(mmap_threshold: int = 1 << 20, arena_max: int = 2) -> bool:
+    """Make freed memory go back to the OS (glibc only; the MALLOC_* env vars win if set).
+
+    Two glibc defaults kept ~150 MB after a soak's sessions had all expired (bench/soak.py:
+    +156 MB over warm by default, +70 MB with these): the mmap threshold rises after a large
+    block is freed, so later 10 MB request bodies and tokenizer buffers land in the heap and
+    fragment it; and every worker thread may get its own arena. A fixed 1 MB threshold sends
+    large blocks to mmap (returned on free) and two arenas bound the fragmentation."""
+    if os.environ.get("MALLOC_MMAP_THRESHOLD_") or os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold)) and bool(libc.mallopt(M_ARENA_MAX, arena_max))
+    except (OSError, AttributeError):
+        return False
 
 
 def release_memory(_dropped=None) -> None:
@@ -161,4 +231,7 @@ def launch_kwargs() -> dict:
         js=HOVER_JS_PATH.read_text(encoding="utf-8"),  # head view: hovering a token filters its lines
         enable_monitoring=False,
         max_file_size=MAX_UPLOAD_ZIP_BYTES,  # the largest checkpoint zip we accept
+        # Gradio's own per-session state (~0.7 MB each): at most this many sessions, least
+        # recently used dropped first; idle ones are also pruned after the TTL (prune_gradio_sessions).
+        state_session_capacity=GRADIO_SESSIONS,
     )
