@@ -149,6 +149,7 @@ def test_a_big_vocabulary_reads_the_lens_only_up_to_the_chosen_position(monkeypa
     out = model_tab.on_position("stories", TEXT, 7, 1.0, 0, 0)
     heat, line = out[3], out[4]
     assert len(heat.data[0].x) == 6 and "position 7" in line.layout.title.text
+    assert "positions 2–7" in heat.layout.title.text
 
 
 @pytest.mark.server
@@ -185,3 +186,13 @@ def test_the_model_tab_reads_my_model():
         assert "[Open it there]" not in out[12]  # My model cannot travel in a link
     finally:
         state.REGISTRY.drop(state.LOCAL_SESSION)
+
+
+def test_a_chinese_browser_gets_the_model_tab_in_chinese():
+    class Request:
+        headers = {"accept-language": "zh-CN,zh;q=0.9"}
+
+    out = model_tab.on_text("stories", TEXT, 1.0, 0, 0, Request())
+    assert "个词元" in out[0] and "的 logit" in out[8] and "层归一化" in out[2].layout.yaxis.ticktext[3]
+    md_en, md_zh, *_ = model_tab.on_pair("stories", 1, Request())
+    assert "每个词元" in md_en and "中文" in md_zh

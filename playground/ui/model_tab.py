@@ -85,6 +85,8 @@ add(
         "probability read out after each block.",
         "mdl_lens_label": "Logit lens",
         "mdl_lens_title": "Top next token read out after each block (colour: its probability)",
+        "mdl_lens_window": " — positions {first}–{last} (a large vocabulary: the lens reads the latest positions up to "
+        "the chosen one)",
         "mdl_final_label": "The final prediction, layer by layer",
         "mdl_final_title": "Probability of “{token}” (the model's prediction after position {pos}) by layer",
         "mdl_row": "read out after",
@@ -178,6 +180,7 @@ add(
         "下面的折线跟踪所选位置上模型的最终预测：在每个模块之后读出的概率。",
         "mdl_lens_label": "Logit lens",
         "mdl_lens_title": "每个模块之后读出的最可能的下一个词元（颜色：它的概率）",
+        "mdl_lens_window": "——位置 {first}–{last}（词表很大：只读取到所选位置为止的最近几个位置）",
         "mdl_final_label": "最终预测，逐层来看",
         "mdl_final_title": "“{token}”（模型在位置 {pos} 之后的预测）在各层的概率",
         "mdl_row": "读出位置",
@@ -294,8 +297,11 @@ def lens_figures(bundle, result, position: int, lang: str, lens=None):
     big vocabulary reads only the latest positions up to `position` (`lens.lens_positions`)."""
     lens = lens or logit_lens(bundle, result, lens_positions(bundle.config, len(result.ids), position))
     column = lens.positions.index(position)
+    title = text("mdl_lens_title", lang)
+    if len(lens.positions) < len(result.ids):  # a big vocabulary: only the latest positions were read
+        title += text("mdl_lens_window", lang, first=lens.positions[0], last=lens.positions[-1])
     heat = model_figures.logit_lens_figure(
-        lens.rows, lens.tokens, lens.top_tokens, lens.top_probs, title=text("mdl_lens_title", lang),
+        lens.rows, lens.tokens, lens.top_tokens, lens.top_probs, title=title,
         position_label=text("mdl_position_word", lang), row_label=text("mdl_row", lang),
         top_label=text("mdl_top", lang), prob_label=text("mdl_probability", lang))
     line = model_figures.final_prob_figure(
