@@ -220,3 +220,36 @@ def test_a_logit_lens_on_some_positions_is_those_columns_of_the_whole_one():
     assert lens_positions(gpt2, 256, 3) == list(range(0, 19))
     with pytest.raises(PlaygroundError):
         logit_lens(bundle, result, [len(result.ids)])
+
+
+# ---------------------------------------------------------------- any input: a result or a clear message
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ANYTHING = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True), st.text(max_size=4))
+
+
+@settings(max_examples=40, deadline=None)
+@given(heads=st.lists(st.one_of(st.tuples(ANYTHING, ANYTHING), ANYTHING, st.lists(ANYTHING, max_size=3)), max_size=4),
+       mlps=st.lists(ANYTHING, max_size=3), mode=st.one_of(st.sampled_from(["zero", "mean"]), ANYTHING))
+def test_ablate_takes_anything_and_answers_or_explains(heads, mlps, mode):
+    bundle = api.load_model("induction")
+    try:
+        out = ablate(bundle, REPEATED, heads=heads, mlps=mlps, mode=mode)
+    except PlaygroundError as err:
+        assert err.message("en") and err.message("zh")
+    else:
+        assert out.losses_after.shape == (len(REPEATED) - 1,) and np.isfinite(out.losses_after).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(position=ANYTHING, token_id=st.one_of(ANYTHING, st.integers(-100, 100)))
+def test_decompose_takes_anything_and_answers_or_explains(position, token_id):
+    bundle = api.load_model("induction")
+    try:
+        parts = decompose(bundle, REPEATED, position, token_id)
+    except PlaygroundError as err:
+        assert err.message("en") and err.message("zh")
+    else:
+        assert np.isfinite(parts.contributions).all()
