@@ -25,6 +25,7 @@ from .errors import PlaygroundError, register
 from .hooks import run_with_cache
 
 MODES = ("zero", "mean")
+MAX_TOKEN_CHARS = 64  # held_out_loss reads at most this many characters per token it needs
 
 register({
     "ablate.mode": ("the ablation mode must be one of {allowed} (got {got})",
@@ -200,7 +201,8 @@ def held_out_loss(bundle, text: str, heads=(), mlps=(), window: int | None = Non
     heads, mlps = check_targets(model.cfg, heads, mlps, "zero")
     n = check_range("ablate.field_window", window or model.cfg.n_ctx, 2, model.cfg.n_ctx, whole=True)
     max_windows = check_range("ablate.field_max_windows", max_windows, 1, 10_000, whole=True)
-    ids = torch.as_tensor(bundle.tokenizer.encode(text).ids[: max_windows * n + 1], dtype=torch.long)
+    need = max_windows * n + 1  # tokens; no token spans more than MAX_TOKEN_CHARS characters, so cut first
+    ids = torch.as_tensor(bundle.tokenizer.encode(text[: need * MAX_TOKEN_CHARS]).ids[:need], dtype=torch.long)
     count = (ids.numel() - 1) // n
     if count < 1:
         raise PlaygroundError("ablate.text_too_short", need=n + 1, got=ids.numel())
