@@ -219,3 +219,51 @@ def test_clicking_a_generated_token_picks_it(page, app_url):
     expect(page.locator("#gen-step input[type=number]")).to_have_value("3")
     expect(page.locator("#gen-output .gen-tok.picked")).to_have_count(1)
     assert 1 <= page.locator("#gen-bars .bars .point").count() <= 3  # top-k 3: no 0.0% padding
+
+
+ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def test_a_chinese_browser_sees_no_english_in_the_listed_places(browser, app_url):
+    """Issue 16.8 under zh-CN: the error title and badges, colour-bar titles, token hover texts,
+    plotly's toolbar tips and Gradio's hard-coded button labels (Train-tab items: see README)."""
+    context = browser.new_context(locale="zh-CN", viewport=PROJECTOR)
+    try:
+        page = context.new_page()
+        page.goto(app_url)
+        page.get_by_role("tab", name="注意力").click()
+        expect(page.locator("#att-tokens .tok").first).to_be_visible(**WAIT)
+        expect(page.locator("#att-big .cbtitle").first).to_be_visible(**WAIT)
+        time.sleep(1.5)  # the tips pass runs every 0.5 s
+        titles = page.locator("#att-tokens .tok").evaluate_all("els => els.map(e => e.title)")
+        assert titles and all("字节" in t and "bytes" not in t for t in titles)
+        colourbars = page.locator(".cbtitle").evaluate_all("els => els.map(e => e.textContent)")
+        assert colourbars and not [c for c in colourbars if ENGLISH_WORD.search(c)], colourbars
+        tips = page.evaluate("""() => [...document.querySelectorAll('.modebar-btn, [aria-label], [title]')]
+            .map(e => e.getAttribute('data-title') || e.getAttribute('aria-label') || e.getAttribute('title') || '')""")
+        english = [t for t in tips if ENGLISH_WORD.search(t) and "PNG" not in t and "Gradio" not in t
+                   and "Transformer" not in t and not t.startswith("#")]
+        assert not english, english
+        assert any("下载为 PNG" in t for t in tips)
+        page.locator("#text-input textarea").fill("")
+        page.locator("#inspect-button").click()
+        expect(page.locator(".toast-title")).to_have_text(re.compile("错误"), **WAIT)
+        expect(page.locator(".toast-message-text")).to_have_count(1)
+        assert not ENGLISH_WORD.search(page.locator(".toast-message-text").inner_text())
+        # a failing tab event: its outputs' badges
+        page.get_by_role("tab", name="翻译").click()
+        page.locator("#tr-input textarea").fill("The dragon sees the cat.")
+        page.locator("#tr-run").click()
+        expect(page.locator(".toast-title").last).to_have_text(re.compile("错误"), **WAIT)
+        badges = page.locator("#tab-translate [data-testid=status-tracker]").evaluate_all(
+            "els => els.map(e => e.innerText.trim()).filter(Boolean)")
+        assert not [b for b in badges if ENGLISH_WORD.search(b)], badges
+        # Generate: a token's hover names the model's probability in Chinese
+        page.get_by_role("tab", name="生成").click()
+        page.locator("#gen-max-new input[type=number]").fill("3")
+        page.locator("#gen-button").click()
+        expect(page.locator("#gen-output .gen-tok[data-index]")).to_have_count(3, **WAIT)
+        hover = page.locator("#gen-output .gen-tok[data-index]").first.get_attribute("title")
+        assert "模型概率" in hover and "model" not in hover
+    finally:
+        context.close()

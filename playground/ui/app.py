@@ -41,6 +41,7 @@ log = logging.getLogger("playground.ui")
 
 CSS_PATH = Path(__file__).resolve().parents[2] / "assets" / "style.css"
 HOVER_JS_PATH = Path(__file__).resolve().parents[2] / "assets" / "head_view_hover.js"
+ZH_TIPS_JS_PATH = Path(__file__).resolve().parents[2] / "assets" / "zh_tips.js"
 EXAMPLE_TEXT = "The dog saw the cat. She ran to the tree. 狗看见了猫。"
 # Requests waiting in the queue, all events together; one more gets Gradio's "Queue is full".
 QUEUE_MAX_SIZE = int(os.environ.get("PLAYGROUND_QUEUE_MAX_SIZE", 64))
@@ -223,12 +224,19 @@ def queue_kwargs() -> dict:
     return dict(default_concurrency_limit=2, max_size=QUEUE_MAX_SIZE)
 
 
+def page_js() -> str:
+    """The page's scripts, each a `() => {...}` function: the head view's hover filter and the
+    Chinese tips for plotly's toolbar and Gradio's hard-coded labels."""
+    parts = [path.read_text(encoding="utf-8").strip() for path in (HOVER_JS_PATH, ZH_TIPS_JS_PATH)]
+    return "() => {\n" + "\n".join(f"  ({part})();" for part in parts) + "\n}"
+
+
 def launch_kwargs() -> dict:
     """Arguments for `demo.launch`: i18n, css and safe defaults for a public Space."""
     return dict(
         i18n=i18n(),
         css_paths=[CSS_PATH] if CSS_PATH.exists() else None,
-        js=HOVER_JS_PATH.read_text(encoding="utf-8"),  # head view: hovering a token filters its lines
+        js=page_js(),
         enable_monitoring=False,
         max_file_size=MAX_UPLOAD_ZIP_BYTES,  # the largest checkpoint zip we accept
         # Gradio's own per-session state (~0.7 MB each): at most this many sessions, least

@@ -40,6 +40,7 @@ add(
         "att_all_tokens": "all tokens",
         "att_mean": "mean",
         "att_query_word": "query",
+        "att_next_label": "Next token, as the model predicts it →",
         "att_key_word": "key",
         "att_weight_word": "weight",
         "att_grid_label": "Every layer × head",
@@ -107,6 +108,7 @@ add(
         "att_all_tokens": "所有词元",
         "att_mean": "平均",
         "att_query_word": "查询",
+        "att_next_label": "模型预测的下一个词元 →",
         "att_key_word": "键",
         "att_weight_word": "权重",
         "att_grid_label": "所有层 × 所有头",
@@ -341,7 +343,7 @@ def on_inspect(model_name: str, text_in: str, view: dict | None = None, request:
     choices = _token_choices(view["labels"])
     return (
         tokens_html(result.tokens, lang=lang),
-        f"{summary}\n\n**→** {next_tokens}",
+        f"{summary}\n\n**{text('att_next_label', lang)}** {next_tokens}",
         grid_figure(view, average, lang),
         big_figure(view, layer, head, average, lang),
         head_view_figure(view, layer, _focus(view, focus), lang),

@@ -41,12 +41,14 @@ add(
         "err_internal": "Something went wrong on the server ({kind}). Nothing you had is lost; please try "
         "again, or with different input.",
         "err_generic": "{message}",
+        "err_title": "Error",
         "err_bad_input": "The request could not be processed: an input has the wrong type or form ({detail}). "
         "Each endpoint's inputs and their types are listed on the page's “Use via API” page.",
     },
     zh={
         "err_internal": "服务器出了点问题（{kind}）。你已有的内容都没有丢失；请再试一次，或换一个输入。",
         "err_generic": "无法完成请求：{message}",
+        "err_title": "错误",
         "err_bad_input": "无法处理这个请求：某个输入的类型或格式不对（{detail}）。"
         "每个接口的输入及其类型列在页面的“通过 API 使用”（Use via API）页上。",
     },
@@ -107,18 +109,21 @@ def user_error(err: BaseException, lang: str = "en") -> gr.Error:
     if getattr(err, "_playground_translated", False):
         return err
     if isinstance(err, gr.Error):  # composed by a handler with i18n.text(key, lang): already in `lang`
+        title = text("err_title", lang) if err.title == "Error" else err.title  # Gradio's default, translated
         out = gr.Error(
-            _escape(str(err.message)), duration=err.duration, visible=err.visible, title=err.title,
+            _escape(str(err.message)), duration=err.duration, visible=err.visible, title=title,
             print_exception=False,
         )
     elif isinstance(err, PlaygroundError):
-        out = gr.Error(_escape(err.message(lang)), print_exception=False)
+        out = gr.Error(_escape(err.message(lang)), title=text("err_title", lang), print_exception=False)
     elif isinstance(err, ValueError):  # a check without a key: say what it says, behind a lead-in
         log.warning("an error without a key reached the user: %s: %s", type(err).__name__, err)
-        out = gr.Error(_escape(text("err_generic", lang, message=str(err))), print_exception=False)
+        out = gr.Error(_escape(text("err_generic", lang, message=str(err))), title=text("err_title", lang),
+                       print_exception=False)
     else:
         log.error("unexpected error in a handler", exc_info=err)
-        out = gr.Error(text("err_internal", lang, kind=type(err).__name__), print_exception=False)
+        out = gr.Error(text("err_internal", lang, kind=type(err).__name__), title=text("err_title", lang),
+                       print_exception=False)
     out._playground_translated = True
     return out
 
@@ -198,7 +203,8 @@ def guard_app(demo: gr.Blocks) -> int:
                 detail = next((ln for ln in lines if ln.startswith("Expected")), None)
                 if detail is None:  # Gradio's own refusals say why; anything else: just its kind
                     detail = f"{type(err).__name__}: {lines[0]}" if "Path" in type(err).__name__ else type(err).__name__
-                bad = gr.Error(_escape(text("err_bad_input", lang, detail=detail[:300])), print_exception=False)
+                bad = gr.Error(_escape(text("err_bad_input", lang, detail=detail[:300])), title=text("err_title", lang),
+                               print_exception=False)
                 bad._playground_translated = True
                 raise bad from None
 

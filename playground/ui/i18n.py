@@ -57,6 +57,8 @@ add(
         "attention head. Train your own and watch the heads form.",
         "model": "Model",
         "text": "Your text",
+        "common.runs": "Runs",
+        "common.runs_description": "View runs saved in this browser",
         "untrained_notice": "⚠️ No trained checkpoint was found, so this page shows a seeded *random* model: "
         "its attention is noise. Rebuild the checkpoints with the commands in README.",
     },
@@ -66,6 +68,8 @@ add(
         "还可以训练你自己的模型，看注意力头如何形成。",
         "model": "模型",
         "text": "你的文本",
+        "common.runs": "运行记录",
+        "common.runs_description": "查看保存在本浏览器中的运行记录",
         "untrained_notice": "⚠️ 没有找到训练好的检查点，所以本页显示的是一个固定种子的*随机*模型：它的注意力只是噪声。"
         "请用 README 中的命令重建检查点。",
     },

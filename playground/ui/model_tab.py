@@ -448,7 +448,9 @@ def on_pair(model_name: str, index, request: gr.Request | None = None):
                          bpt=n_bytes / n)
             labels = [tok.display for tok in result.tokens]
             att = figures.attention_heatmap(
-                result.cache.pattern(-1).mean(0).numpy(), labels, title=f"{name}: {text('mdl_pair_att', lang)}")
+                result.cache.pattern(-1).mean(0).numpy(), labels, title=f"{name}: {text('mdl_pair_att', lang)}",
+                weight_label=text("att_weight_word", lang), query_label=text("att_query_word", lang),
+                key_label=text("att_key_word", lang))
             att.layout.height = 420
             tokens, probs = zip(*result.top_next[:8])
             bars = figures.token_probability_bars(list(tokens), np.array(probs, dtype=np.float32),

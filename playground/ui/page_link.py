@@ -45,6 +45,13 @@ add(
         "lesson_back": "◀ Back",
         "lesson_next": "Next ▶",
         "lesson_step": "**{title}** — step {n} of {total}",
+        "about_article": "**About the article.** This page accompanies an untitled bilingual (English / 中文) "
+        "explainer article on the Transformer: tokens and embeddings, self-attention with Q, K and V, a worked "
+        "example on a 5-word embedding table (its section 4), a PyTorch `nn.Transformer` experiment (section 5) "
+        "and the original encoder-decoder for translation; the tabs follow its order. Where the article is wrong "
+        "or unclear the page says so beside the numbers: its section-5 code does not run as printed and trains "
+        "on random ids (Article lab), and its accounts of temperature, the KV cache, ÷√d, UTF-8 byte counts and "
+        "BPE are corrected in the tabs' own texts.",
         "lesson_none": "Choose a lesson and press *Start lesson*: each step sets the model, the text, the tab and "
         "the selection, and explains what to look at. Write your own: see *Lessons* in the README.",
     },
@@ -65,6 +72,11 @@ add(
         "lesson_back": "◀ 上一步",
         "lesson_next": "下一步 ▶",
         "lesson_step": "**{title}** —— 第 {n} 步，共 {total} 步",
+        "about_article": "**关于这篇文章。** 本页配合一篇没有标题的中英双语 Transformer 讲解文章：词元和词向量、"
+        "用 Q、K、V 的自注意力、一个 5 个词的词向量表上的手算示例（第 4 节）、一个 PyTorch `nn.Transformer` 实验"
+        "（第 5 节），以及用于翻译的原始编码器-解码器；各标签页按它的顺序排列。文章有错或说得不清楚的地方，页面在"
+        "数字旁边直接说明：第 5 节的代码照印出来的样子不能运行，而且是在随机 id 上训练的（文章实验室）；关于温度、"
+        "KV 缓存、÷√d、UTF-8 字节数和 BPE 的说法，在各标签页自己的说明中作了更正。",
         "lesson_none": "选择一个课程并按*开始课程*：每一步都会设置模型、文本、标签页和选择，并说明该看什么。"
         "想自己写课程：见 README 中的 *Lessons*。",
     },
@@ -110,11 +122,12 @@ def build_bar() -> Bar:
         projector = gr.Checkbox(False, label=t("projector"), elem_id="projector-toggle", scale=0, min_width=220,
                                 container=False)
         link_button = gr.Button(t("link_button"), elem_id="copy-link", size="sm", scale=0, min_width=240)
-        link_box = gr.Textbox(show_label=False, placeholder=t("link_box"), elem_id="link-box", interactive=False,
-                              lines=1, max_lines=1, scale=4, container=False)
+        link_box = gr.Textbox(label=t("link_box"), show_label=False, placeholder=t("link_box"), elem_id="link-box",
+                              interactive=False, lines=1, max_lines=1, scale=4, container=False)
         tab_now = gr.Textbox(visible=False, elem_id="tab-now")  # the selected tab, filled in by READ_TAB_JS
     names = lessons.builtin_lessons()
     with gr.Accordion(t("lesson_heading"), open=False, elem_id="lesson-panel") as panel:
+        gr.Markdown(t("about_article"), elem_id="about-article", elem_classes="small-note")
         gr.Markdown(t("link_note"), elem_id="link-note", elem_classes="small-note")
         with gr.Row(equal_height=True):
             lesson_pick = gr.Dropdown(names, value=names[0] if names else None, label=t("lesson_pick"),

@@ -1,0 +1,44 @@
+() => {
+  // Under zh-CN, the tips that Gradio and plotly hard-code in English (issue 16.8): plotly's
+  // toolbar (its own locale mechanism, plus a pass over buttons drawn before it was registered),
+  // a few of Gradio's button labels that its i18n does not cover, and the pop-ups' titles.
+  if (!/^zh/i.test(navigator.language || "")) return;
+  const ZH = {
+    "Download plot as a PNG": "下载为 PNG 图片", "Download plot": "下载图", "Zoom": "缩放", "Pan": "平移",
+    "Zoom in": "放大", "Zoom out": "缩小", "Autoscale": "自动缩放", "Reset axes": "重置坐标轴",
+    "Box Select": "框选", "Lasso Select": "套索选择", "Reset view": "重置视图",
+    "Toggle Spike Lines": "显示/隐藏辅助线", "Show closest data on hover": "悬停时显示最近的数据",
+    "Compare data on hover": "悬停时比较数据", "Double-click to zoom back out": "双击恢复原来的缩放",
+    "Taking snapshot - this may take a few seconds": "正在生成图片，请稍候",
+    "Snapshot succeeded": "图片已生成", "Sorry, there was a problem downloading your snapshot!": "抱歉，下载图片时出了问题！",
+    "More tabs": "更多标签页", "Close": "关闭", "Gradio footer navigation": "Gradio 页脚导航",
+    "Empty value": "空值", "Copy": "复制", "Copied": "已复制", "Clear": "清除", "Fullscreen": "全屏",
+    "Exit fullscreen mode": "退出全屏", "Download": "下载", "Share": "分享",
+  };
+  let registered = false;
+  const translate = () => {
+    if (!registered && window.Plotly && window.Plotly.register) {
+      window.Plotly.register({moduleType: "locale", name: "zh-CN", dictionary: ZH, format: {}});
+      window.Plotly.setPlotConfig({locale: "zh-CN"});
+      registered = true;
+    }
+    for (const attr of ["data-title", "title", "aria-label"]) {
+      document.querySelectorAll(`[${attr}]`).forEach((el) => {
+        const zh = ZH[el.getAttribute(attr)];
+        if (zh) el.setAttribute(attr, zh);
+      });
+    }
+  };
+  // Pop-up titles: Gradio 6.31's client reads the error's title from a field its server never
+  // fills, so every error pop-up says "Error" whatever gr.Error(title=...) says.
+  const TITLES = {"Error": "错误", "Warning": "警告", "Info": "提示"};
+  const titles = () => document.querySelectorAll(".toast-title").forEach((el) => {
+    for (const node of el.childNodes) {
+      const zh = node.nodeType === 3 && TITLES[node.textContent.trim()];
+      if (zh) node.textContent = zh + " ";
+    }
+  });
+  new MutationObserver(titles).observe(document.body, {childList: true, subtree: true});
+  translate();
+  setInterval(translate, 500);
+}
