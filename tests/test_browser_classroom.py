@@ -255,6 +255,8 @@ def test_a_chinese_browser_sees_no_english_in_the_listed_places(browser, app_url
         page.locator("#tr-input textarea").fill("The dragon sees the cat.")
         page.locator("#tr-run").click()
         expect(page.locator(".toast-title").last).to_have_text(re.compile("错误"), **WAIT)
+        trackers = page.locator("#tab-translate [data-testid=status-tracker]")
+        expect(trackers.filter(has_text="错误").first).to_be_visible(**WAIT)  # the failed event's badges
         badges = page.locator("#tab-translate [data-testid=status-tracker]").evaluate_all(
             "els => els.map(e => e.innerText.trim()).filter(Boolean)")
         assert not [b for b in badges if ENGLISH_WORD.search(b)], badges
