@@ -53,3 +53,26 @@ def test_the_notebook_example_runs_as_written():
     assert abs(float(scope["parts"].contributions.sum()) - scope["parts"].logit) < 1e-4
     before, after = scope["off"].loss_on(scope["repeated"])
     assert scope["roles"].strongest[1] == ["induction", "induction"] and after > before + 2.0
+
+
+def test_the_module_table_names_every_module_and_only_real_ones():
+    section = re.search(r"## How it is built\n(.*?)(\n## |\Z)", README, re.S).group(1)
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    top = {name for row in rows if not row.startswith("| `ui/`") for name in re.findall(r"`([\w/]+\.(?:py|c))`", row)}
+    ui_row = next(row for row in rows if row.startswith("| `ui/`"))
+    ui = set(re.findall(r"`(\w+\.py)`", ui_row))
+    package = ROOT / "playground"
+    assert top == {p.name for p in package.glob("*.py") if p.name != "__init__.py"} | {"kernels.c"}
+    tabs = {p.name for p in (package / "ui").glob("*_tab.py")}  # "one module per tab"
+    assert ui | tabs == {p.name for p in (package / "ui").glob("*.py") if p.name != "__init__.py"}
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/DESIGN.md"])
+def test_every_relative_link_stays_inside_the_repository_and_exists(doc):
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    links = [target for target in re.findall(r"\]\(([^)\s]+)\)", text) if not re.match(r"[a-z]+://|#|mailto:", target)]
+    assert links or doc != "README.md"
+    for target in links:
+        path = ((ROOT / doc).parent / target.split("#")[0]).resolve()
+        assert path.is_relative_to(ROOT), f"{doc} links outside the repository: {target}"
+        assert path.exists(), f"{doc} links to a missing file: {target}"
