@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from . import hub
 from .bundle import ModelBundle
 from .checkpoint import Checkpoint, load_checkpoint
 from .config import ModelConfig, SampleConfig
@@ -51,6 +52,17 @@ register(
             "as a Hugging Face Hub id: {reason}",
             "{name} 不是内置模型（{builtins}），也不是已有的检查点文件夹 / .zip，所以把它当作 Hugging Face Hub 的 id "
             "试了一下：{reason}",
+        ),
+        "model.unknown_choice": (
+            "unknown model {name}; choose one of {choices} or type the id of a GPT-2 model on the Hugging Face "
+            "Hub, e.g. {examples}",
+            "未知的模型 {name}；请从 {choices} 中选择，或输入 Hugging Face Hub 上某个 GPT-2 模型的 id，例如 {examples}",
+        ),
+        "model.unknown_or_hub": (
+            "unknown model {name}: choose one of {choices}, or type the id of a GPT-2 model on the Hugging Face "
+            "Hub. As a Hub id: {reason}",
+            "未知的模型 {name}：请从 {choices} 中选择，或输入 Hugging Face Hub 上某个 GPT-2 模型的 id。"
+            "作为 Hub id：{reason}",
         ),
         "model.unknown": (
             "no model called {name}: use one of {builtins}, a checkpoint folder / .zip path, or a GPT-2 model id "
@@ -151,8 +163,9 @@ def _load_builtin(name: str) -> ModelBundle:
     return _bundle(name, load_checkpoint(CHECKPOINT_DIR / name))
 
 
-def load_model(name_or_path: str | Path) -> ModelBundle:
-    """A built-in checkpoint, a checkpoint folder or .zip, or a GPT-2-family model from the Hub.
+def load_model(name_or_path: str | Path, *, local_paths: bool = True, choices: list[str] | None = None) -> ModelBundle:
+    """A built-in checkpoint, a checkpoint folder or .zip, or a GPT-2-family model from the Hub:
+    the one place a model's name is resolved, for notebooks, the CLI and the web UI.
 
     What a name means, checked in this order:
 
@@ -164,25 +177,41 @@ def load_model(name_or_path: str | Path) -> ModelBundle:
     Hub models (1, 4) are GPT-2-architecture repos with config.json, model.safetensors and
     tokenizer.json, within `config.MODEL_LIMITS`; shared read-only and cached (`playground.hub`).
     Use "hf:" to be explicit: a local folder called "gpt2" would win over rule 4.
-    """
-    from . import hub  # function-local until hub.py stops importing PlaygroundError from here
 
+    `local_paths=False` (the web UI, whose names are typed by anyone): rule 3 is skipped, so a
+    typed name never becomes a local path, and a name that is neither built in nor found on the
+    Hub gets the picker's wording (choose one of `choices`, default the built-in names, or type
+    a Hub id).
+    """
     key = str(name_or_path)
-    if isinstance(name_or_path, str) and key[: len(hub.HUB_PREFIX)].lower() == hub.HUB_PREFIX:
-        return hub.load_hub_model(key)
+    offered = str(choices if choices is not None else builtin_names())
+    explicit_hub = isinstance(name_or_path, str) and key[: len(hub.HUB_PREFIX)].lower() == hub.HUB_PREFIX
+    if explicit_hub and local_paths:
+        return hub.load_hub_model(key)  # a bad id raises a HubError saying what an id looks like
     if key in builtin_names():
         return _load_builtin(key)
-    path = Path(name_or_path)
-    if path.exists():
-        return _bundle(path.stem, load_checkpoint(path))
-    if isinstance(name_or_path, str) and hub.is_hub_name(key):
-        try:
-            return hub.load_hub_model(key)
-        except hub.HubError as err:
+    if local_paths and Path(name_or_path).exists():
+        return _bundle(Path(name_or_path).stem, load_checkpoint(name_or_path))
+    if not (isinstance(name_or_path, str) and hub.is_hub_name(key)):
+        if local_paths:
+            raise PlaygroundError("model.unknown", name=repr(key), builtins=str(builtin_names()))
+        raise PlaygroundError(
+            "model.unknown_choice", name=repr(key[:120]), choices=offered, examples=hub.EXAMPLES
+        )
+    try:
+        return hub.load_hub_model(key)
+    except hub.HubModelNotFound as err:  # in the picker most often a typo of a built-in name: say both
+        if local_paths:
             raise PlaygroundError(
                 "model.hub_fallback_failed", name=repr(key), builtins=", ".join(builtin_names()) or "—", reason=err
             ) from None
-    raise PlaygroundError("model.unknown", name=repr(key), builtins=str(builtin_names()))
+        raise PlaygroundError("model.unknown_or_hub", name=repr(key), choices=offered, reason=err) from None
+    except hub.HubError as err:
+        if local_paths:
+            raise PlaygroundError(
+                "model.hub_fallback_failed", name=repr(key), builtins=", ".join(builtin_names()) or "—", reason=err
+            ) from None
+        raise
 
 
 @functools.lru_cache(maxsize=1)

@@ -58,7 +58,7 @@ from .checkpoint import (
     read_json,
     read_tokenizer,
 )
-from .config import MODEL_LIMITS
+from .config import GPT2_NAMES, MODEL_LIMITS, gpt2_sizes
 from .errors import PlaygroundError, register
 from .model import TinyGPT
 from .tokenizer import Tokenizer, TokenizerError
@@ -82,9 +82,6 @@ _PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
 REPO_ID_PATTERN = re.compile(rf"(?:{_PART}/)?{_PART}")
 MAX_REPO_ID_CHARS = 96
 LIST_TIMEOUT_S = 15.0
-# GPT-2 names of the sizes MODEL_LIMITS bounds, in the order a message lists them.
-_SIZE_KEYS = (("n_layer", "n_layers"), ("n_head", "n_heads"), ("n_embd", "d_model"),
-              ("n_positions", "n_ctx"), ("vocab_size", "d_vocab"), ("n_inner", "d_mlp"))  # fmt: skip
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 
 
@@ -417,16 +414,12 @@ def check_gpt2_config(raw: dict, repo_id: str) -> None:
         if model_type:
             raise HubError("hub.not_gpt2", repo=repo_id, model_type=repr(model_type), examples=EXAMPLES)
         raise HubError("hub.no_model_type", repo=repo_id, examples=EXAMPLES)
-    values = {key: raw.get(key) for key, _ in _SIZE_KEYS}
-    if values["n_positions"] is None:
-        values["n_positions"] = raw.get("n_ctx")
-    if values["n_inner"] is None and isinstance(values["n_embd"], int):
-        values["n_inner"] = 4 * values["n_embd"]
+    sizes = gpt2_sizes(raw)  # our field -> the value config.json gives (GPT-2's defaults applied)
     outside = []
-    for key, ours in _SIZE_KEYS:
-        value, (lo, hi) = values[key], MODEL_LIMITS[ours]
+    for ours, theirs in GPT2_NAMES.items():
+        value, (lo, hi) = sizes[ours], MODEL_LIMITS[ours]
         if isinstance(value, int) and not isinstance(value, bool) and not lo <= value <= hi:
-            outside.append(HubError("hub.size_outside", key=key, value=value, low=lo, high=hi))
+            outside.append(HubError("hub.size_outside", key=theirs, value=value, low=lo, high=hi))
     if outside:
         raise HubError("hub.too_big", repo=repo_id, outside=outside, examples=EXAMPLES)
 

@@ -151,6 +151,9 @@ def test_the_notebook_api_still_loads_a_checkpoint_folder_by_path():
     if folder is None:
         pytest.skip("no shipped checkpoint")
     assert api.load_model(folder).model is not None
+    # the same resolver for the web UI: the existing folder is refused, never read
+    with pytest.raises(api.PlaygroundError, match="unknown model"):
+        api.load_model(str(folder), local_paths=False)
 
 
 @pytest.mark.parametrize("corpus", ["../../etc/passwd", "/etc/hosts", "stories/../../x"])

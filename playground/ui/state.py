@@ -51,17 +51,6 @@ add(
 )
 register(
     {
-        "model.unknown_choice": (
-            "unknown model {name}; choose one of {choices} or type the id of a GPT-2 model on the Hugging Face "
-            "Hub, e.g. {examples}",
-            "未知的模型 {name}；请从 {choices} 中选择，或输入 Hugging Face Hub 上某个 GPT-2 模型的 id，例如 {examples}",
-        ),
-        "model.unknown_or_hub": (
-            "unknown model {name}: choose one of {choices}, or type the id of a GPT-2 model on the Hugging Face "
-            "Hub. As a Hub id: {reason}",
-            "未知的模型 {name}：请从 {choices} 中选择，或输入 Hugging Face Hub 上某个 GPT-2 模型的 id。"
-            "作为 Hub id：{reason}",
-        ),
         "ui.nothing_inspected": (
             "Nothing inspected yet: type a text and press Inspect first.",
             "还没有分析任何内容：请先输入文本并按“分析”。",
@@ -141,27 +130,16 @@ def picker_update(session, select: bool = False):
 def get_bundle(name: str | None, session=None) -> api.ModelBundle:
     """The model called `name` (default: the first choice); unknown names list the valid ones.
 
-    "My model" resolves only for the session that trained or uploaded it. A name that is not a
-    choice is a GPT-2-family Hugging Face Hub id ("gpt2", "hf:distilgpt2", "owner/name"; see
-    `playground.hub`): its syntax is checked first, and it is never used as a local path."""
+    "My model" resolves only for the session that trained or uploaded it; every other name goes
+    to `api.load_model` (built-in names, then GPT-2-family Hub ids such as "gpt2", "hf:distilgpt2";
+    never a local path)."""
     name = name or model_choices()[0]
     if name == MY_MODEL:
         return get_my_model(session).bundle
     if name == api.DEMO_MODEL:
         return api.demo_model()
-    if name in api.builtin_names():
-        return api.load_model(name)
-    # Anything else is a Hub id or an error: a typed name never becomes a local path here.
-    if not hub.is_hub_name(name):
-        raise api.PlaygroundError(
-            "model.unknown_choice", name=repr(str(name)[:120]), choices=str(model_choices()), examples=hub.EXAMPLES
-        )
-    try:
-        return hub.load_hub_model(name)
-    except hub.HubModelNotFound as err:  # most often a typo of a built-in name: say both
-        raise api.PlaygroundError(
-            "model.unknown_or_hub", name=repr(name), choices=str(model_choices()), reason=err
-        ) from None
+    # The notebook's resolver without local paths: a typed name never becomes a file here.
+    return api.load_model(name, local_paths=False, choices=model_choices(session))
 
 
 @zerogpu.gpu(duration=30)
