@@ -131,3 +131,23 @@ def test_cli_stops_at_its_time_budget_and_saves_that_model(tmp_path):
     card = _cli(tmp_path, "--max-seconds", "0")
     assert card["steps_done"] == 1 and card["stop"] == {"reason": "time", "step": 1, "planned_steps": 400,
                                                         "max_seconds": 0.0}
+
+
+def test_the_induction_bench_measures_when_the_live_line_passes_the_threshold(monkeypatch):
+    """bench/induction_live.py on a tiny preset (seconds, not minutes): a row per seed with the
+    step the tab's live line first reached the threshold (or not formed) and the distribution."""
+    from bench import induction_live
+
+    tiny = dict(corpus="copy", tokenizer="char", vocab=32, layers=2, heads=2, d_model=16, n_ctx=32, steps=12,
+                batch=4, lr=3e-3, probe="82648264")
+    monkeypatch.setattr(induction_live, "THRESHOLD", -1.0)  # any score passes: the first measured step
+    row = induction_live.time_to_score(tiny, seed=0, full=True)
+    assert row["formed"] and row["step"] == 0 and row["steps_run"] == 12  # step 0 is measured before training
+    assert row["stopped_because"] == "done" and 0.0 <= row["final_score"] <= 1.0
+    early = induction_live.time_to_score(tiny, seed=0)  # stops 5 measurements after it formed
+    assert early["stopped_because"] == "stopped" and early["steps_run"] == 4
+    monkeypatch.setattr(induction_live, "THRESHOLD", 2.0)  # a score never reaches 2
+    late = induction_live.time_to_score(tiny, seed=0)
+    assert not late["formed"] and late["step"] is None
+    stats = induction_live.summary([row, late])
+    assert stats["formed"] == 1 and stats["step"] == {"median": 0, "best": 0, "worst": 0}

@@ -196,6 +196,37 @@ def test_parameter_count_is_live_and_flags_the_limit():
     assert "divisible" in tab.on_params(512, 2, 3, 64, 64)
 
 
+def test_every_preset_is_within_the_tabs_limits_and_its_probe_fits():
+    """The presets must train as they are: valid sizes within the shared server's limits, a corpus
+    the dropdown offers, slider values the sliders can show, and a probe that fits the context."""
+    from playground.config import ModelConfig
+    from playground.corpora import load_corpus
+    from playground.model import parameter_count
+    from playground.tokenizer import Tokenizer
+
+    for name, p in tab.PRESETS.items():
+        req = tab.parse_request(p["corpus"], None, None, p["tokenizer"], p["vocab"], p["layers"], p["heads"],
+                                p["d_model"], p["n_ctx"], p["steps"], p["batch"], p["lr"], 0, p["probe"], False, "en")
+        assert req.steps <= tab.MAX_STEPS and req.batch <= tab.MAX_BATCH, name
+        assert p["corpus"] in tab.CORPUS_NAMES and p["d_model"] % 16 == 0 and p["n_ctx"] % 16 == 0, name
+        tok = Tokenizer.train(p["tokenizer"], load_corpus(p["corpus"], size=20_000).train, p["vocab"])
+        cfg = ModelConfig(n_layers=p["layers"], n_heads=p["heads"], d_model=p["d_model"], n_ctx=p["n_ctx"],
+                          d_vocab=tok.vocab_size)
+        assert parameter_count(cfg) <= tab.MAX_PARAMS, name
+        assert tab.fit_probe(p["probe"], tok, min(tab.PROBE_MAX_TOKENS, p["n_ctx"])) == p["probe"], name
+        req.train_config()  # a valid schedule
+
+
+def test_the_induction_preset_watches_a_probe_said_twice_on_one_thread_within_the_limits():
+    from playground import history
+
+    p = tab.PRESETS["induction"]
+    assert history.repeat_half(list(p["probe"])) == len(p["probe"]) // 2  # the live line needs a repeat
+    assert p["layers"] == 2 and p["steps"] <= tab.MAX_STEPS and tab.TRAIN_THREADS == 1
+    assert "induction" in tab.text("train_preset_induction", "en").lower()
+    assert "归纳" in tab.text("train_preset_induction", "zh")
+
+
 def test_presets_fill_every_field():
     values = tab.on_preset(UI, "small")
     assert {name: values[UI.fields[name]] for name in tab.PRESET_FIELDS} == tab.PRESETS["small"]

@@ -34,6 +34,7 @@ from ..config import ModelConfig, TrainConfig
 from ..corpora import CORPUS_NAMES, read_text_file
 from ..errors import PlaygroundError, check_choice, register
 from ..model import parameter_count
+from ..presets import DEFAULT_PROBE, PRESET_FIELDS, PRESETS, score_every, tab_train_config
 from ..run import StopConditions, TrainingRun, fit_probe
 from ..tokenizer import KINDS
 from ..training import train_steps
@@ -58,7 +59,6 @@ TRAIN_THREADS = int(os.environ.get("PLAYGROUND_TRAIN_THREADS", 1))
 UPDATE_INTERVAL = 0.5  # seconds between UI updates while training (at most ~2 per second)
 MAX_CURVE_POINTS = 600  # the train-loss line is thinned to this many points
 N_SNAPSHOTS = 10  # probe attention snapshots per run (plus step 0)
-SCORE_POINTS = 100  # a probe said twice gets its induction score measured ~this many times per run
 PROBE_MAX_TOKENS = 40
 BUILTIN_SIZE = 400_000  # bytes of a built-in corpus used for UI training (CLI default: 2 MB)
 # Your text may be up to 5 MB; its tokenizer learns from the first this many characters, which
@@ -66,18 +66,8 @@ BUILTIN_SIZE = 400_000  # bytes of a built-in corpus used for UI training (CLI d
 TOKENIZER_SAMPLE_CHARS = 300_000
 MY_TEXT = "my text"  # corpus choice: the pasted text or uploaded .txt
 STOP_SLOT, VIEW_SLOT = "train_stop", "train_view"
-DEFAULT_PROBE = "The dog saw the cat. The dog ran to the cat."
 REPLAY_FIRST = "induction"  # the recording offered first: the clearest head to watch form
 INDUCTION_THRESHOLD = 0.3  # an induction score above this is far above chance (~0.05-0.15 here)
-
-PRESETS = {
-    "tiny": dict(corpus="stories-en", tokenizer="char", vocab=512, layers=2, heads=2, d_model=64, n_ctx=64,
-                 steps=500, batch=16, lr=3e-3, probe=DEFAULT_PROBE),
-    "small": dict(corpus="stories-en", tokenizer="bpe", vocab=512, layers=4, heads=4, d_model=128, n_ctx=128,
-                  steps=1000, batch=16, lr=2e-3, probe=DEFAULT_PROBE),
-}
-PRESET_FIELDS = ("corpus", "tokenizer", "vocab", "layers", "heads", "d_model", "n_ctx", "steps", "batch", "lr",
-                 "probe")
 
 add(
     en={
@@ -378,10 +368,7 @@ class TrainRequest:
     continue_mine: bool
 
     def train_config(self) -> TrainConfig:
-        """The tab's schedule: short warmup, ~20 evaluations and ~5 samples per run."""
-        return TrainConfig(steps=self.steps, batch_size=self.batch, lr=self.lr,
-                           warmup_steps=min(50, self.steps // 10), eval_interval=max(10, self.steps // 20),
-                           sample_interval=max(25, self.steps // 5), seed=self.seed)
+        return tab_train_config(self.steps, self.batch, self.lr, self.seed)
 
 
 # ---------------------------------------------------------------- small pure helpers
@@ -732,7 +719,7 @@ def _make_run(ui: TrainUI, req: TrainRequest, session: str, lang: str, budget: R
             raise gr.Error(text("train_err_params", lang, n=parameter_count(model_cfg), limit=MAX_PARAMS))
     probe = fit_probe(req.probe, data.tokenizer, min(PROBE_MAX_TOKENS, model_cfg.n_ctx))
     return TrainingRun(data, model_cfg, req.train_config(), model=base_model, probe=probe,
-                       n_snapshots=N_SNAPSHOTS, score_every=max(1, req.steps // SCORE_POINTS),
+                       n_snapshots=N_SNAPSHOTS, score_every=score_every(req.steps),
                        stop=StopConditions(max_seconds=MAX_SECONDS), budget=budget, threads=TRAIN_THREADS,
                        engine=_train_on_gpu)
 
