@@ -17,6 +17,9 @@ PRESETS: dict[str, dict] = {
                  steps=500, batch=16, lr=3e-3, probe=DEFAULT_PROBE),
     "small": dict(corpus="stories-en", tokenizer="bpe", vocab=512, layers=4, heads=4, d_model=128, n_ctx=128,
                   steps=1000, batch=16, lr=2e-3, probe=DEFAULT_PROBE),
+    # "Watch an induction head form": README "Live induction" says why this data, shape and lr.
+    "induction": dict(corpus="induction", tokenizer="char", vocab=32, layers=2, heads=2, d_model=64, n_ctx=64,
+                      steps=3000, batch=32, lr=1e-2, probe=INDUCTION_PROBE),
 }
 PRESET_FIELDS = ("corpus", "tokenizer", "vocab", "layers", "heads", "d_model", "n_ctx", "steps", "batch", "lr",
                  "probe")

@@ -198,7 +198,8 @@ def test_parameter_count_is_live_and_flags_the_limit():
 
 def test_every_preset_is_within_the_tabs_limits_and_its_probe_fits():
     """The presets must train as they are: valid sizes within the shared server's limits, a corpus
-    the dropdown offers, slider values the sliders can show, and a probe that fits the context."""
+    the dropdown offers, slider values the sliders can show, and a probe that fits (a probe said
+    twice must fit whole, or its induction score could not be measured)."""
     from playground.config import ModelConfig
     from playground.corpora import load_corpus
     from playground.model import parameter_count
@@ -213,7 +214,8 @@ def test_every_preset_is_within_the_tabs_limits_and_its_probe_fits():
         cfg = ModelConfig(n_layers=p["layers"], n_heads=p["heads"], d_model=p["d_model"], n_ctx=p["n_ctx"],
                           d_vocab=tok.vocab_size)
         assert parameter_count(cfg) <= tab.MAX_PARAMS, name
-        assert tab.fit_probe(p["probe"], tok, min(tab.PROBE_MAX_TOKENS, p["n_ctx"])) == p["probe"], name
+        kept = tab.fit_probe(p["probe"], tok, min(tab.PROBE_MAX_TOKENS, p["n_ctx"]))
+        assert kept and (kept == p["probe"] or not history.repeat_half(list(p["probe"]))), name  # a repeat fits whole
         req.train_config()  # a valid schedule
 
 

@@ -82,11 +82,14 @@ add(
         "train_preset_tiny": "tiny, ~30 s",
         "train_preset_small": "small, ~2 min",
         "train_preset_induction": "Watch an induction head form",
-        "train_preset_induction_what": "**Watch an induction head form** fills the form with a 2-layer model "
-        "and a corpus of random letter strings, each said twice or more. The green line next to the loss is "
-        "the probe's **induction score**, measured while it trains: how much the best layer-1 head looks, "
-        "from a letter in the second copy, at the letter that followed it in the first copy. It stays near "
-        "chance, then jumps past 0.3 within a few hundred steps — and the loss drops with it.",
+        "train_preset_induction_what": "**Watch an induction head form** fills the form with a 2-layer model, "
+        "the `induction` corpus (random letter strings, each said twice amid letters that follow a rule) and a "
+        "probe that says one random string twice. The green line next to the loss is the probe's **induction "
+        "score**, measured on the model while it trains: how much the best layer-1 head looks, from a letter "
+        "in the second copy, at the letter that followed it in the first copy (chance ≈ 0.05–0.15). First the "
+        "loss falls as the model learns the rule letters; the score climbs past the dotted 0.3 line when an "
+        "induction head forms, and the loss drops with it. That can take longer than one run on this shared "
+        "server allows: *Replay* below shows the shipped `induction` model's recorded formation.",
         "train_score": " · induction score {score:.2f}",
         "train_score_word": "induction score (probe)",
         "train_data": "### 1 · Data",
@@ -205,10 +208,12 @@ add(
         "train_preset_tiny": "迷你，约 30 秒",
         "train_preset_small": "小型，约 2 分钟",
         "train_preset_induction": "看一个归纳头形成",
-        "train_preset_induction_what": "**看一个归纳头形成**：把表单填成一个 2 层模型和一份由随机字母串组成的语料，"
-        "每个串都出现两次或更多次。损失旁边的绿线是探针的**归纳分数**，在训练过程中实时测量：第 1 层最好的那个头，"
-        "从第二遍里的一个字母出发，有多少注意力落在第一遍中紧跟在这个字母后面的字母上。它先停在随机水平附近，然后在"
-        "几百步之内跳过 0.3——损失也随之下降。",
+        "train_preset_induction_what": "**看一个归纳头形成**：把表单填成一个 2 层模型、`induction` 语料（随机字母串，"
+        "每个串出现两次，夹在遵循规则的字母之间）和一个把随机串说两遍的探针。损失旁边的绿线是探针的**归纳分数**，在训练"
+        "过程中用当时的模型实时测量：第 1 层最好的那个头，从第二遍里的一个字母出发，有多少注意力落在第一遍中紧跟在这个"
+        "字母后面的字母上（随机水平约 0.05–0.15）。损失先因为学会规则字母而下降；归纳头形成时，分数越过虚线 0.3，"
+        "损失也随之下降。在这台共享服务器上，这可能比一次训练允许的时间更长：下面的*回放*展示了自带的 `induction` "
+        "模型记录下来的形成过程。",
         "train_score": " · 归纳分数 {score:.2f}",
         "train_score_word": "归纳分数（探针）",
         "train_data": "### 1 · 数据",
