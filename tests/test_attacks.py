@@ -148,10 +148,11 @@ def test_parallel_oversized_uploads_through_the_handler_leave_memory_flat(tmp_pa
     _zero_weights_zip(path, n_layer=6, n_embd=768)
     monkeypatch.setattr(train_tab, "check_upload", lambda p: p)  # the file did not come through Gradio here
     errors: list[BaseException] = []
+    ui = train_ui()  # built once, in this thread (a Blocks context is per thread)
 
     def upload(i: int) -> None:
         try:
-            train_tab.on_upload(train_ui(), str(path), request=Request(f"uploader-{i}"))
+            train_tab.on_upload(ui, str(path), request=Request(f"uploader-{i}"))
         except BaseException as err:  # noqa: BLE001 - collected and checked below
             errors.append(err)
 
