@@ -36,7 +36,7 @@ import math
 import threading
 import time
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 import torch
 from torch import nn
@@ -117,11 +117,6 @@ class LabResult:
     decoder_layers: int
     n_params: int
     seconds: float
-
-    def as_dict(self) -> dict:
-        out = asdict(self)
-        out["fixes"] = asdict(self.fixes)
-        return out
 
 
 class ArticleModel(nn.Module):

@@ -3,6 +3,7 @@
 import json
 import re
 
+import gradio as gr
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -11,6 +12,7 @@ import torch
 from playground import api, figures, model_figures
 from playground.errors import PlaygroundError
 from playground.ui import ablation_panel, attention_tab, model_tab, reading_api
+from playground.ui.errors import guard
 from playground.ui.i18n import STRINGS
 
 TEXT = "The dog saw the cat. She ran to the tree."
@@ -98,10 +100,11 @@ def test_the_ablation_panel_shows_the_induction_circuit():
 def test_ablation_panel_errors_are_translated():
     class Request:
         headers = {"accept-language": "zh-CN"}
+        session_hash = "model-tab"
 
-    with pytest.raises(Exception) as err:
-        ablation_panel.on_ablate("induction", REPEATED, ["L0H0"], [], "half", Request())
-    assert "消融方式" in str(err.value)
+    with pytest.raises(gr.Error) as err:  # as the app runs it: through the guard, in the request's language
+        guard(ablation_panel.on_ablate)("induction", REPEATED, ["L0H0"], [], "half", Request())
+    assert "消融方式" in err.value.message
 
 
 def test_reading_endpoints_return_the_library_numbers():

@@ -13,7 +13,6 @@ import numpy as np
 
 from .. import api
 from ..ablation import ablate
-from ..errors import PlaygroundError
 from ..model_figures import before_after_bars
 from ..roles import roles_from_patterns
 from .attention_grid import axis_words, grid_cell_px
@@ -140,12 +139,9 @@ def on_ablate(model_name: str, text_in: str, heads, mlps, mode: str, request: gr
     from .. import figures
 
     lang = language(request)
-    try:
-        bundle = get_bundle(model_name)
-        result = api.inspect(bundle, text_in, max_tokens=api.MAX_VIEW_TOKENS)
-        out = ablate(bundle, result, parse_heads(",".join(heads or [])), mlps or [], mode or "zero")
-    except PlaygroundError as err:
-        raise gr.Error(err.message(lang)) from None
+    bundle = get_bundle(model_name)
+    result = api.inspect(bundle, text_in, max_tokens=api.MAX_VIEW_TOKENS)
+    out = ablate(bundle, result, parse_heads(",".join(heads or [])), mlps or [], mode or "zero")
     n = out.losses_before.size
     if n:
         lines = [text("abl_result", lang, n=n, before=out.loss_before, after=out.loss_after,

@@ -19,7 +19,6 @@ import numpy as np
 import torch
 
 from .. import api, corpora, figures, model_figures
-from ..errors import PlaygroundError
 from ..lens import decompose, lens_positions, logit_lens
 from ..pipeline import anatomy, qkv_provenance, temperature_probs
 from .i18n import add, language, t, text
@@ -350,10 +349,6 @@ def attention_link(model: str, text_in: str, layer: int, head: int, position: in
     return to_query(PageState(model=model, text=text_in, tab="attention", layer=layer, head=head, query=position))
 
 
-def _translated(err: PlaygroundError, lang: str) -> gr.Error:
-    return gr.Error(err.message(lang))
-
-
 # ---------------------------------------------------------------- handlers
 
 
@@ -365,18 +360,15 @@ def on_model(model_name: str, text_in: str, position=None, temperature: float = 
     prediction by layer, attribution bars and line, layer / head selectors, q/k/v figure and line,
     and the session's small state (the position's logits for the temperature slider)."""
     lang = language(request)
-    try:
-        bundle, result = _run(model_name, text_in)
-        cfg, n = bundle.config, len(result.ids)
-        position = _position(n - 1 if position is None else position, n)
-        layer, head = _clamp(layer, cfg.n_layers), _clamp(head, cfg.n_heads)
-        a, pipeline, added = pipeline_figures(bundle, result, position, lang)
-        _, lens_heat, lens_line = lens_figures(bundle, result, position, lang)
-        dla_fig, dla_line = dla_outputs(bundle, result, position, lang)
-        qkv_fig, qkv_line = qkv_outputs(bundle, result, layer, head, position, lang)
-        probs = probs_figure(a.logits, bundle.tokenizer.token_display, a.token, position, temperature, lang)
-    except PlaygroundError as err:
-        raise _translated(err, lang) from None
+    bundle, result = _run(model_name, text_in)
+    cfg, n = bundle.config, len(result.ids)
+    position = _position(n - 1 if position is None else position, n)
+    layer, head = _clamp(layer, cfg.n_layers), _clamp(head, cfg.n_heads)
+    a, pipeline, added = pipeline_figures(bundle, result, position, lang)
+    _, lens_heat, lens_line = lens_figures(bundle, result, position, lang)
+    dla_fig, dla_line = dla_outputs(bundle, result, position, lang)
+    qkv_fig, qkv_line = qkv_outputs(bundle, result, layer, head, position, lang)
+    probs = probs_figure(a.logits, bundle.tokenizer.token_display, a.token, position, temperature, lang)
     labels = [tok.display for tok in result.tokens]
     state = {"model": bundle.name, "labels": labels, "position": position, "logits": a.logits.numpy()}
     summary = text("mdl_summary", lang, n=n, layers=cfg.n_layers, heads=cfg.n_heads, d_model=cfg.d_model,
@@ -405,13 +397,10 @@ def on_position(model_name: str, text_in: str, position, temperature: float, lay
 def on_qkv(model_name: str, text_in: str, position, layer, head, request: gr.Request | None = None):
     """Another layer or head for the q/k/v panel."""
     lang = language(request)
-    try:
-        bundle, result = _run(model_name, text_in)
-        cfg = bundle.config
-        return qkv_outputs(bundle, result, _clamp(layer, cfg.n_layers), _clamp(head, cfg.n_heads),
-                           _position(position, len(result.ids)), lang)
-    except PlaygroundError as err:
-        raise _translated(err, lang) from None
+    bundle, result = _run(model_name, text_in)
+    cfg = bundle.config
+    return qkv_outputs(bundle, result, _clamp(layer, cfg.n_layers), _clamp(head, cfg.n_heads),
+                       _position(position, len(result.ids)), lang)
 
 
 def on_temperature(state: dict | None, temperature: float, request: gr.Request | None = None):
@@ -421,11 +410,8 @@ def on_temperature(state: dict | None, temperature: float, request: gr.Request |
         raise gr.Error(text("mdl_nothing_yet", lang))
     logits = torch.from_numpy(np.asarray(state["logits"], dtype=np.float32))
     vocab = state.get("vocab", {})
-    try:
-        return probs_figure(logits, lambda i: vocab.get(i, f"#{i}"), state["labels"][state["position"]],
-                            state["position"], temperature, lang)
-    except PlaygroundError as err:
-        raise _translated(err, lang) from None
+    return probs_figure(logits, lambda i: vocab.get(i, f"#{i}"), state["labels"][state["position"]],
+                        state["position"], temperature, lang)
 
 
 def pair_choices() -> list[tuple[str, int]]:
@@ -439,26 +425,23 @@ def on_pair(model_name: str, index, request: gr.Request | None = None):
     pairs = corpora.story_pairs(N_PAIRS, PAIR_SEED)
     en, zh = pairs[_clamp(index, len(pairs))]
     out = []
-    try:
-        bundle = get_bundle(model_name)
-        for name, sentence in ((text("mdl_english", lang), en), (text("mdl_chinese", lang), zh)):
-            result = api.inspect(bundle, sentence, max_tokens=api.MAX_VIEW_TOKENS)
-            n, n_bytes = len(result.tokens), len(sentence.encode("utf-8"))
-            stats = text("mdl_pair_stats", lang, language=name, n=n, chars=len(sentence), bytes=n_bytes,
-                         bpt=n_bytes / n)
-            labels = [tok.display for tok in result.tokens]
-            att = figures.attention_heatmap(
-                result.cache.pattern(-1).mean(0).numpy(), labels, title=f"{name}: {text('mdl_pair_att', lang)}",
-                weight_label=text("att_weight_word", lang), query_label=text("att_query_word", lang),
-                key_label=text("att_key_word", lang))
-            att.layout.height = 420
-            tokens, probs = zip(*result.top_next[:8])
-            bars = figures.token_probability_bars(list(tokens), np.array(probs, dtype=np.float32),
-                                                  title=f"{name}: {text('mdl_pair_next', lang)}",
-                                                  xlabel=text("mdl_probability", lang))
-            out.append((f"{stats}\n\n> {sentence}", att, bars))
-    except PlaygroundError as err:
-        raise _translated(err, lang) from None
+    bundle = get_bundle(model_name)
+    for name, sentence in ((text("mdl_english", lang), en), (text("mdl_chinese", lang), zh)):
+        result = api.inspect(bundle, sentence, max_tokens=api.MAX_VIEW_TOKENS)
+        n, n_bytes = len(result.tokens), len(sentence.encode("utf-8"))
+        stats = text("mdl_pair_stats", lang, language=name, n=n, chars=len(sentence), bytes=n_bytes,
+                     bpt=n_bytes / n)
+        labels = [tok.display for tok in result.tokens]
+        att = figures.attention_heatmap(
+            result.cache.pattern(-1).mean(0).numpy(), labels, title=f"{name}: {text('mdl_pair_att', lang)}",
+            weight_label=text("att_weight_word", lang), query_label=text("att_query_word", lang),
+            key_label=text("att_key_word", lang))
+        att.layout.height = 420
+        tokens, probs = zip(*result.top_next[:8])
+        bars = figures.token_probability_bars(list(tokens), np.array(probs, dtype=np.float32),
+                                              title=f"{name}: {text('mdl_pair_next', lang)}",
+                                              xlabel=text("mdl_probability", lang))
+        out.append((f"{stats}\n\n> {sentence}", att, bars))
     (md_en, att_en, bars_en), (md_zh, att_zh, bars_zh) = out
     return md_en, md_zh, att_en, att_zh, bars_en, bars_zh
 
