@@ -103,6 +103,8 @@ STOP_WHY = {
 def _train_translate(args: argparse.Namespace) -> int:
     from . import seq2seq
 
+    if distributed.launched():  # N independent copies would each train and write the same folder
+        raise PlaygroundError("distributed.train_only", command="train-translate")
     if args.threads:
         torch.set_num_threads(args.threads)
     model_kwargs = dict(n_layers=args.layers, n_heads=args.heads, d_model=args.d_model, d_mlp=args.d_mlp)

@@ -33,6 +33,10 @@ register({
         "torchrun training runs on CUDA GPUs (NCCL) or CPUs (gloo), not on {device}; set --device cpu or cuda",
         "torchrun 多进程训练只支持 CUDA GPU（NCCL）或 CPU（gloo），不支持 {device}；请设 --device cpu 或 cuda",
     ),
+    "distributed.train_only": (
+        "{command} runs in one process; of the commands only train runs under torchrun",
+        "{command} 只能单进程运行；在 torchrun 下只能运行 train 命令",
+    ),
     "distributed.gpus": (
         "this process is local rank {rank} but the machine has {count} CUDA GPU(s): start at most "
         "{count} processes per machine (--nproc_per_node), or use --device cpu",

@@ -141,3 +141,11 @@ def test_the_ddp_wrapper_trains_through_loss_and_forward_alike(tmp_path):
                 torch.testing.assert_close(a.grad, b.grad)
     finally:
         dist.destroy_process_group()
+
+
+def test_train_translate_refuses_to_run_under_torchrun(monkeypatch, capsys):
+    from playground.cli import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["train-translate", "--out", "unused", "--steps", "1"]) == 2
+    assert "only train runs under torchrun" in capsys.readouterr().err
