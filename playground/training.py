@@ -4,7 +4,8 @@
 time (close the generator) and the model is consistent at its last completed step.
 AdamW with decay / no-decay groups, linear warmup then cosine decay, gradient clipping.
 Batches are drawn on the CPU (one seeded generator: the same windows on every device) and
-moved to the model's device; on CUDA the forward pass runs under bfloat16 autocast.
+moved to the model's device; on a CUDA GPU with native bf16 the forward pass runs under
+bf16 autocast (device.autocast).
 """
 
 from __future__ import annotations
@@ -143,8 +144,8 @@ def optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.
     """One update on batch `x` -> targets `y`: forward and loss (`model.loss(x, y)`: next-token
     cross-entropy for TinyGPT, target cross-entropy given the source for the translator),
     backward, clip, AdamW. Returns (loss, gradient norm before clipping).
-    bench/step_budget.py times this. `x`, `y` are on the model's device; on CUDA the forward
-    pass runs in bfloat16 autocast (the loss comes out float32)."""
+    bench/step_budget.py times this. `x`, `y` are on the model's device; on a CUDA GPU with
+    native bf16 the forward pass runs in bfloat16 autocast (the loss comes out float32)."""
     with devices.autocast(x.device):
         loss = model.loss(x, y)
     optimizer.zero_grad(set_to_none=True)
