@@ -185,7 +185,8 @@ def test_a_lesson_steps_through_the_page_with_next_and_back(page, app_url):
 
 
 def test_projector_mode_is_readable_at_1280_by_720(page, app_url):
-    page.goto(app_url + "?projector=1&tab=attention")
+    page.goto(app_url + "?projector=1&tab=attention&model=induction&text=xkcdqwertyjvxkcdqwertyjv&layer=1&head=0"
+              "&query=19")
     expect(page.locator("body")).to_have_class(re.compile(r"\bprojector\b"), **WAIT)
     expect(page.locator("#att-steps .heatmap-label text").first).to_be_visible(**WAIT)
     time.sleep(0.5)
@@ -203,7 +204,8 @@ def test_projector_mode_is_readable_at_1280_by_720(page, app_url):
         assert n["size"] * zoom >= 15, n  # on screen
         assert n["cell"]["left"] - 1 <= n["left"] and n["right"] <= n["cell"]["right"] + 1
     if SCREENSHOTS:
-        page.locator("#att-steps").scroll_into_view_if_needed()
+        page.evaluate("() => document.querySelector('#att-steps-line').scrollIntoView()")
+        time.sleep(0.5)
         page.screenshot(path=str(SHOTS / "projector.png"))
 
 
