@@ -140,7 +140,10 @@ def upload_once(url: str, zip_path: Path) -> tuple[bool, str, float]:
     from gradio_client import Client, handle_file
 
     start = time.perf_counter()
-    client = Client(url, verbose=False)
+    try:
+        client = Client(url, verbose=False)
+    except Exception as err:  # an overloaded server may time out the client's connect: not a refusal
+        return False, f"client could not connect: {type(err).__name__}", time.perf_counter() - start
     try:
         client.predict(handle_file(str(zip_path)), api_name="/upload_model")
         return True, "accepted", time.perf_counter() - start
@@ -298,7 +301,8 @@ def run(argv: list[str] | None = None) -> dict:
                                      "first_errors": results.get("normal_errors", [])[:3]}
     report["uploads"] = {"n": len(results["uploads"]), "accepted": sum(ok for ok, _, _ in results["uploads"]),
                          "max_s": round(max((s for _, _, s in results["uploads"]), default=0), 2),
-                         "message": next((m for ok, m, _ in results["uploads"] if not ok), None)}
+                         "refused_by_the_limit": sum("nothing was loaded" in m for _, m, _ in results["uploads"]),
+                         "message": next((m for ok, m, _ in results["uploads"] if "nothing was loaded" in m), None)}
     report["long_prompts"] = {"n": len(results["long_prompts"]),
                               "refused": sum(not ok for ok, _, _ in results["long_prompts"]),
                               "max_s": round(max((s for _, _, s in results["long_prompts"]), default=0), 2),
