@@ -13,7 +13,7 @@ import os
 
 import torch
 
-from .errors import PlaygroundError, register
+from .errors import Label, PlaygroundError, register
 
 ENV = "PLAYGROUND_DEVICE"
 CHOICES = ("auto", "cpu", "cuda", "mps")
@@ -27,6 +27,8 @@ class DeviceError(PlaygroundError):
 
 register({
     "device.setting": ("PLAYGROUND_DEVICE / --device", "PLAYGROUND_DEVICE / --device"),
+    "device.cuda": ("a CUDA GPU (PyTorch sees none)", "CUDA GPU（PyTorch 没有找到）"),
+    "device.mps": ("Apple MPS", "Apple MPS"),
     "device.unavailable": (
         "device {device!r} was asked for but {what} is not available on this machine; use auto or cpu",
         "要求使用 {device!r}，但这台机器上没有 {what}；请用 auto 或 cpu",
@@ -69,9 +71,9 @@ def resolve(name: str | None = None) -> torch.device:
             return torch.device("cuda")
         return torch.device("mps") if _mps_available() else torch.device("cpu")
     if value == "cuda" and not torch.cuda.is_available():
-        raise DeviceError("device.unavailable", device=value, what="a CUDA GPU (PyTorch sees none)")
+        raise DeviceError("device.unavailable", device=value, what=Label("device.cuda"))
     if value == "mps" and not _mps_available():
-        raise DeviceError("device.unavailable", device=value, what="Apple MPS")
+        raise DeviceError("device.unavailable", device=value, what=Label("device.mps"))
     return torch.device(value)
 
 

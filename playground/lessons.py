@@ -19,7 +19,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PlaygroundError, register, render
+from .errors import Label, PlaygroundError, register, render
 from .page_state import PageState, _parse
 
 FORMAT = "transformer-playground-lesson/1"
@@ -52,6 +52,8 @@ register(
         ),
         "lesson.missing": ("{key} is missing", "缺少 {key}"),
         "lesson.wrong_type": ("{key} must be {expected} (got {got})", "{key} 必须是 {expected}（收到 {got}）"),
+        "lesson.kind_text": ("text", "文本"),
+        "lesson.kind_text_or_number": ("text or number", "文本或数字"),
         "lesson.unknown_key": (
             "unknown key {key}; a step may have: {allowed}",
             "未知的键 {key}；一个步骤可以有：{allowed}",
@@ -136,7 +138,7 @@ def _bilingual(obj, key: str, where, limit: int) -> dict[str, str]:
         if text is None:
             raise LessonError(where, PlaygroundError("lesson.missing", key=name))
         if not isinstance(text, str) or not text.strip():
-            raise LessonError(where, PlaygroundError("lesson.wrong_type", key=name, expected="text",
+            raise LessonError(where, PlaygroundError("lesson.wrong_type", key=name, expected=Label("lesson.kind_text"),
                                                      got=_type_name(text)))
         if len(text) > limit:
             raise LessonError(where, PlaygroundError("lesson.too_long", key=name, n=len(text), limit=limit))
@@ -165,8 +167,8 @@ def _step(raw, n: int) -> Step:
         field = {"input": "text"}.get(key, key)
         if isinstance(value, bool) and key != "greedy" or not isinstance(value, (str, int, float, bool)):
             raise LessonError((where[0], {**where[1], "field": key}),
-                              PlaygroundError("lesson.wrong_type", key=key, expected="text or number",
-                                              got=_type_name(value)))
+                              PlaygroundError("lesson.wrong_type", key=key,
+                                              expected=Label("lesson.kind_text_or_number"), got=_type_name(value)))
         raw_text = ("1" if value else "0") if isinstance(value, bool) else str(value)
         try:
             setattr(state, field, _parse(field, raw_text))

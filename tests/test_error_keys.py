@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
+import re
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,7 @@ ERROR_CLASSES = {errors.PlaygroundError, *_subclasses(errors.PlaygroundError)}
 ERROR_NAMES = {cls.__name__ for cls in ERROR_CLASSES}
 RANGE_NAMES = {cls.__name__ for cls in ERROR_CLASSES if issubclass(cls, errors.RangeError)}
 FIELD_CHECKS = {"check_range", "check_choice"}
+WORDS = re.compile(r"[A-Za-z]{2,} [A-Za-z]{2,}")  # two English words: a phrase, not a name or a number
 
 
 def _name(node: ast.AST) -> str | None:
@@ -101,6 +103,10 @@ def _problems(path: Path) -> list[str]:
             if problem:
                 what = "field" if name in RANGE_NAMES or name in FIELD_CHECKS else "key"
                 found.append(f"{where}:{node.lineno}: {name}(...) {what}: {problem}")
+            for kw in node.keywords:  # words inside a message are keys too (errors.Label), not English
+                value = kw.value
+                if isinstance(value, ast.Constant) and isinstance(value.value, str) and WORDS.search(value.value):
+                    found.append(f"{where}:{node.lineno}: {name}(..., {kw.arg}={value.value!r}): English in a message")
         elif name == "Error" and "ui" in path.relative_to(PKG).parts and node.args:
             first = node.args[0]
             if isinstance(first, ast.JoinedStr) or (isinstance(first, ast.Constant) and isinstance(first.value, str)):
@@ -128,6 +134,7 @@ def test_the_scan_catches_sentences(tmp_path):
         "check_range(f'{name} must be', 1, 0, 2)\n"
         "raise gr.Error(f'unknown model {name}')\n"
         "raise PlaygroundError('range.whole', field='config.steps')\n"
+        "raise PlaygroundError('range.whole', field='config.steps', got='two words')\n"
         "from .errors import PlaygroundError as KeyedError\n",
         encoding="utf-8",
     )
@@ -137,7 +144,7 @@ def test_the_scan_catches_sentences(tmp_path):
         problems = _problems(bad)
     finally:
         PKG = saved
-    assert len(problems) == 5, problems
+    assert len(problems) == 6, problems
 
 
 def test_every_key_has_both_languages_and_the_same_parameters():

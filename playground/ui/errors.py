@@ -129,15 +129,11 @@ def user_error(err: BaseException, lang: str = "en") -> gr.Error:
 
 
 def _request_language(args, kwargs) -> str:
+    """The language of the handler's request argument, else of the event being processed."""
     for value in (*args, *kwargs.values()):
         if isinstance(value, gr.Request) or (hasattr(value, "headers") and hasattr(value, "session_hash")):
             return language(value)
-    try:
-        from gradio.context import LocalContext
-
-        return language(LocalContext.request.get(None))
-    except (ImportError, AttributeError, LookupError):
-        return "en"
+    return language(None)
 
 
 def guard(fn):

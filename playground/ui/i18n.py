@@ -8,6 +8,7 @@ lives beside its layout; `t(key)` marks a label for translation in the browser, 
 from __future__ import annotations
 
 import gradio as gr
+from gradio.context import LocalContext
 from gradio.i18n import I18nData
 
 STRINGS: dict[str, dict[str, str]] = {"en": {}, "zh": {}}
@@ -32,7 +33,12 @@ def t(key: str) -> I18nData:
 
 
 def language(request: gr.Request | None) -> str:
-    """'zh' when the browser prefers Chinese, else 'en' (for text built inside handlers)."""
+    """'zh' when the browser prefers Chinese, else 'en' (for text built inside handlers).
+
+    Without a request (a handler bound with functools.partial is not given one by Gradio) the
+    request of the event being processed is used, so its messages follow the browser too."""
+    if request is None:
+        request = LocalContext.request.get(None)
     header = ""
     if request is not None and getattr(request, "headers", None) is not None:
         header = request.headers.get("accept-language", "") or ""

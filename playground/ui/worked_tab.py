@@ -196,8 +196,8 @@ def _vec(v, fixed: bool = False) -> str:
 def on_table_rows(table, word: str):
     """The word choices follow the table's rows (added or renamed rows can be looked up)."""
     try:
-        n = _numbers(table, "the embedding table").shape[0]
-    except ValueError:
+        n = _numbers(table, "worked.table").shape[0]
+    except ValueError:  # an unfinished table: the choices stay until it is valid
         return gr.skip()
     words = _labels(table, _row_names(n))
     return gr.update(choices=words, value=word if word in words else words[min(1, len(words) - 1)])
