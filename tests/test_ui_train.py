@@ -295,3 +295,23 @@ def test_probe_longer_than_the_context_is_cut_to_it():
     tok = Tokenizer.train("char", "abcdefghij " * 20)
     probe = tab.fit_probe("abcdefghij " * 10, tok, 16)
     assert len(tok.encode(probe).ids) == 16
+
+
+def test_the_picker_moves_to_my_model_after_training_unless_another_model_was_picked_meanwhile():
+    from playground.ui.shared import on_check
+
+    name = state.model_choices()[0]
+    on_check(name, "some text", Request("bob"))
+    final = train("bob")[-1]
+    assert final[UI.picker]["value"] == state.MY_MODEL  # nothing picked meanwhile: the new model is shown
+
+    on_check(name, "some text", Request("carol"))
+    run = on_train("carol", **TINY)
+    next(run)  # training has started
+    other = [n for n in state.model_choices() if n != name]
+    if other:
+        on_check(other[0], "some text", Request("carol"))  # the user picks another model during the run
+    final = list(run)[-1]
+    if other:
+        assert "value" not in final[UI.picker]  # the choices grow, the user's pick stays
+        assert state.MY_MODEL in final[UI.picker]["choices"]

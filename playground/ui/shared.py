@@ -20,7 +20,7 @@ import gradio as gr
 
 from .. import api
 from .i18n import add, t
-from .state import get_bundle
+from .state import get_bundle, remember_pick
 
 add(
     en={"stale_notice": "⚠️ The results below belong to the previous input: fix the message's problem and "
@@ -39,6 +39,7 @@ def on_check(model_name: str | None, text_in: str, request: gr.Request | None = 
     """Raise (once, translated by errors.guard) when the shared inputs cannot be inspected."""
     api.check_text(text_in)
     get_bundle(model_name, request)
+    remember_pick(request, model_name)  # so a training run ending later does not override a newer choice
 
 
 @dataclass

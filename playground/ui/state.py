@@ -121,6 +121,19 @@ def model_choices(session=None) -> list[str]:
     return names
 
 
+PICKED_SLOT = "picked"  # the model this session last chose in the picker (shared.on_check records it)
+
+
+def remember_pick(session, name: str | None) -> None:
+    """Record the picker's value after a successful check (a short string per session)."""
+    REGISTRY.put(session_of(session), PICKED_SLOT, str(name or ""))
+
+
+def last_pick(session) -> str | None:
+    """The model this session last chose, or None if it never chose one through the page."""
+    return REGISTRY.peek(session_of(session), PICKED_SLOT)
+
+
 def picker_update(session, select: bool = False):
     """A gr.update for the picker with this session's choices (optionally selecting My model)."""
     choices = model_choices(session)

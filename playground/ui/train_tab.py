@@ -42,7 +42,16 @@ from . import zerogpu
 from .errors import check_upload
 from .i18n import add, language, t, text
 from .plots import FastPlot
-from .state import MY_MODEL, REGISTRY, SESSION_TTL, get_my_model, picker_update, session_of, set_my_model
+from .state import (
+    MY_MODEL,
+    REGISTRY,
+    SESSION_TTL,
+    get_my_model,
+    last_pick,
+    picker_update,
+    session_of,
+    set_my_model,
+)
 
 # ---------------------------------------------------------------- limits of a shared 2-CPU Space
 MAX_PARAMS = int(os.environ.get("PLAYGROUND_MAX_PARAMS", 3_000_000))
@@ -651,6 +660,7 @@ def on_train(
     becomes this session's My model. The run itself (stop conditions, recording, threads) is a
     TrainingRun."""
     lang, session = language(request), session_of(request)
+    picked_at_start = last_pick(session)  # if the user picks another model meanwhile, the end keeps it
     req = parse_request(corpus, pasted, upload, tokenizer, vocab, layers, heads, d_model, n_ctx, steps, batch, lr,
                         seed, probe, continue_mine, lang)
     if REGISTRY.is_busy(session, "training"):
@@ -695,7 +705,7 @@ def on_train(
 
     if run.last is None:
         return
-    yield _final_update(ui, run, session, lang)
+    yield _final_update(ui, run, session, lang, select=last_pick(session) == picked_at_start)
     if run.reason == "time":
         raise gr.Error(text("train_err_time", lang, minutes=MAX_SECONDS / 60, step=run.last.step,
                             steps=run.last.steps))
@@ -750,7 +760,7 @@ def _live_update(ui: TrainUI, run: TrainingRun, stats, lang: str, note: str) -> 
     return update
 
 
-def _final_update(ui: TrainUI, run: TrainingRun, session: str, lang: str) -> dict:
+def _final_update(ui: TrainUI, run: TrainingRun, session: str, lang: str, select: bool = True) -> dict:
     """Why the run ended, the induction note for a probe said twice, and My model."""
     last = run.last
     key = {"done": "train_done", "stopped": "train_stopped", "time": "train_time_up"}[run.reason]
@@ -760,7 +770,7 @@ def _final_update(ui: TrainUI, run: TrainingRun, session: str, lang: str) -> dic
     update = {ui.status: _progress_html(last.step, last.steps, _line(run, last, lang), final),
               ui.loss_plot: loss_figure(view, run.data.tokenizer.vocab_size, lang),
               ui.sample: run.latest_sample, ui.my_model: my_model_markdown(session, lang),
-              ui.picker: picker_update(session, select=True)}
+              ui.picker: picker_update(session, select=select)}  # My model, unless another was picked meanwhile
     if view.steps:
         update.update(_snapshot_updates(ui, view, lang))
     return update
