@@ -271,3 +271,15 @@ def test_a_chinese_browser_sees_no_english_in_the_listed_places(browser, app_url
         assert "模型概率" in hover and "model" not in hover
     finally:
         context.close()
+
+
+def test_the_train_tabs_file_boxes_show_their_whole_prompt_and_stay_compact(page, app_url):
+    page.goto(app_url + "?tab=train")
+    expect(page.locator("#train-file")).to_be_visible(**WAIT)
+    for box in ("#train-file", "#train-upload"):
+        page.locator(box).scroll_into_view_if_needed()
+        fit = page.locator(f"{box} .upload-container .wrap").evaluate(
+            "w => [w.scrollHeight, w.clientHeight, w.innerText]")
+        assert fit[0] <= fit[1] + 1, (box, fit)  # nothing cut off
+        assert "Click to Upload" in fit[2]
+    assert page.locator("#train-download").bounding_box()["height"] <= 120  # an empty box is not tall
