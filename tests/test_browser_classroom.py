@@ -283,3 +283,13 @@ def test_the_train_tabs_file_boxes_show_their_whole_prompt_and_stay_compact(page
         assert fit[0] <= fit[1] + 1, (box, fit)  # nothing cut off
         assert "Click to Upload" in fit[2]
     assert page.locator("#train-download").bounding_box()["height"] <= 120  # an empty box is not tall
+
+
+def test_typing_a_bpe_vocabulary_size_and_pressing_enter_retrains(page, app_url):
+    page.goto(app_url + "?tab=tokens")
+    summary = page.locator("#tok-lab-summary")
+    expect(summary).to_contain_text("tokens", **WAIT)
+    box = page.locator("#tok-lab-vocab input[type=number]")
+    box.fill("300")
+    box.press("Enter")
+    expect(summary).to_contain_text("300 tokens", **WAIT)
