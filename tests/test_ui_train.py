@@ -85,6 +85,20 @@ def test_a_repeated_probe_gets_its_induction_score_in_the_final_status():
     assert "induction score" not in train("bob")[-1][UI.status]  # "12345=12345" is not a sequence said twice
 
 
+def test_the_induction_score_is_a_live_line_next_to_the_loss_during_the_run(monkeypatch):
+    """Every progress update (not only the last) draws the probe's induction score so far, on the
+    0-1 axis, as measured on the model at those steps."""
+    monkeypatch.setattr(tab, "UPDATE_INTERVAL", 0.0)
+    outputs = train("alice", probe="8264082640")
+    live = [out[UI.loss_plot] for out in outputs[1:-1] if UI.loss_plot in out]
+    assert len(live) >= 10
+    lines = [[trace for trace in fig.data if trace.name == "induction score (probe)"] for fig in live]
+    assert all(len(found) == 1 and found[0].yaxis == "y2" for found in lines)
+    lengths = [len(found[0].x) for found in lines]
+    assert lengths == sorted(lengths) and lengths[0] < lengths[-1]  # it grows as training goes
+    assert all(0.0 <= y <= 1.0 for y in lines[-1][0].y) and live[-1].layout.yaxis2.range == (0, 1)
+
+
 def test_updates_are_throttled_not_one_per_step(monkeypatch):
     monkeypatch.setattr(tab, "UPDATE_INTERVAL", 60.0)
     outputs = train("alice", probe="")  # no snapshots: only the first step, the last step and the end
