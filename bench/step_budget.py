@@ -44,7 +44,7 @@ def _median_seconds(fn, repeats: int) -> float:
 def _training_step(cfg: ModelConfig, batch: int):
     """One step as training.train_steps runs it (training.optimizer_step), and its clip + AdamW alone."""
     model = init_model(cfg, 0).train()
-    optimizer = make_optimizer(model, TrainConfig())
+    optimizer = make_optimizer(model, TrainConfig(optimizer="adamw", precision="float32"))  # issue 3's recipe
     x = torch.randint(0, cfg.d_vocab, (batch, cfg.n_ctx), generator=torch.Generator().manual_seed(0))
     y = torch.roll(x, -1, 1)
 

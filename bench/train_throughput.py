@@ -141,7 +141,9 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     data = torch.from_numpy(rng.integers(0, CFG.d_vocab, 200_000)).long()
-    tc = TrainConfig(steps=args.steps, batch_size=BATCH, lr=1e-3, warmup_steps=10, seed=0)
+    # issue 3 compares identical maths: plain float32 AdamW on both sides
+    tc = TrainConfig(steps=args.steps, batch_size=BATCH, lr=1e-3, warmup_steps=10, seed=0, optimizer="adamw",
+                     precision="float32")
     # both trainers see exactly these batches (taken from our sampler)
     from playground.training import BatchSampler
 

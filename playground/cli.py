@@ -17,6 +17,7 @@ from .config import ModelConfig, TrainConfig
 from .errors import PlaygroundError
 from .history import MAX_SNAPSHOTS
 from .model import parameter_count
+from .precision import status as precision_status
 from .run import StopConditions, TrainingRun
 
 
@@ -44,7 +45,9 @@ def _train_on(args: argparse.Namespace, world: distributed.World, where: torch.d
         steps=args.steps, batch_size=args.batch, lr=args.lr, warmup_steps=min(args.warmup, args.steps),
         eval_interval=args.eval_interval, seed=args.seed, min_lr_ratio=args.min_lr_ratio,
         weight_decay=args.weight_decay, beta2=args.beta2, grad_clip=args.grad_clip,
+        optimizer=args.optimizer, muon_lr=args.muon_lr, precision=args.precision,
     )
+    say(f"optimizer {train_cfg.optimizer}; {precision_status(train_cfg.precision)}")
     say(
         f"{data.corpus_name}: {len(data.train_ids):,} train / {len(data.val_ids):,} val tokens, "
         f"vocab {data.tokenizer.vocab_size}, {parameter_count(model_cfg):,} parameters, on {devices.describe(where)}"
@@ -189,7 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--ctx", type=int, default=128, help="context length in tokens")
     train.add_argument("--steps", type=int, default=1000)
     train.add_argument("--batch", type=int, default=16)
-    train.add_argument("--lr", type=float, default=3e-3)
+    train.add_argument("--optimizer", default="muon", choices=["muon", "adamw"],
+                       help="muon: Muon for weight matrices, AdamW (--lr) for embeddings, biases, norms; "
+                            "adamw: plain AdamW for everything")
+    train.add_argument("--lr", type=float, default=3e-3, help="AdamW's peak learning rate")
+    train.add_argument("--muon-lr", type=float, default=0.02, help="Muon's peak learning rate (--optimizer muon)")
+    train.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"],
+                       help="auto: bfloat16 autocast where the CPU has bfloat16 instructions, else float32")
     train.add_argument("--warmup", type=int, default=50)
     train.add_argument("--min-lr-ratio", type=float, default=0.1, help="final lr / peak lr (1 = constant)")
     train.add_argument("--weight-decay", type=float, default=0.1)

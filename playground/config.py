@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import PlaygroundError, RangeError, check_range, register
+from .errors import PlaygroundError, RangeError, check_choice, check_range, register
 
 
 class ConfigError(PlaygroundError):
@@ -45,6 +45,10 @@ register(
         "config.eval_batches": ("eval_batches", "评估批数 eval_batches"),
         "config.sample_interval": ("sample_interval", "采样间隔 sample_interval"),
         "config.seed": ("seed", "种子 seed"),
+        "config.optimizer": ("optimizer", "优化器 optimizer"),
+        "config.muon_lr": ("muon_lr", "Muon 学习率 muon_lr"),
+        "config.muon_momentum": ("muon_momentum", "Muon 动量 muon_momentum"),
+        "config.precision": ("precision", "计算精度 precision"),
         "config.max_new_tokens": ("max_new_tokens", "新词元数 max_new_tokens"),
         "config.temperature": ("temperature", "温度 temperature"),
         "config.top_k": ("top_k", "top_k"),
@@ -85,6 +89,10 @@ def check_whole_field(obj: Any, name: str, low: int, high: int) -> None:
 def check_number_field(obj: Any, name: str, low: float, high: float, *, low_open: bool = False) -> None:
     """Check a real-valued field of a frozen config dataclass (label key `config.<name>`)."""
     check_range(f"config.{name}", getattr(obj, name), low, high, low_open=low_open, error=ConfigRangeError)
+
+
+OPTIMIZERS = ("muon", "adamw")  # playground/optim.py
+PRECISIONS = ("auto", "float32", "bfloat16")  # playground/precision.py
 
 
 # Upper bounds large enough for GPT-2 small (12 layers, 768 wide, 1024 positions, 50257
@@ -210,6 +218,10 @@ class TrainConfig:
     eval_batches: int = 4
     sample_interval: int = 0  # 0: no samples during training
     seed: int = 0
+    optimizer: str = "muon"  # "muon": Muon for weight matrices + AdamW (lr) for the rest; "adamw": AdamW for all
+    muon_lr: float = 0.02  # Muon's peak learning rate (the schedule scales it like lr)
+    muon_momentum: float = 0.95
+    precision: str = "auto"  # "auto": bfloat16 autocast where the CPU has bf16 instructions; "float32"
 
     def __post_init__(self) -> None:
         check_whole_field(self, "steps", 1, 100_000)
@@ -225,6 +237,10 @@ class TrainConfig:
         check_whole_field(self, "eval_batches", 1, 1000)
         check_whole_field(self, "sample_interval", 0, 100_000)
         check_whole_field(self, "seed", 0, 2**31 - 1)
+        check_choice("config.optimizer", self.optimizer, OPTIMIZERS, error=ConfigError)
+        check_number_field(self, "muon_lr", 0.0, 1.0, low_open=True)
+        check_number_field(self, "muon_momentum", 0.0, 0.9999)
+        check_choice("config.precision", self.precision, PRECISIONS, error=ConfigError)
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)

@@ -42,6 +42,7 @@ from .history import (
     snapshot_steps,
 )
 from .model import TinyGPT
+from .precision import status as precision_status
 from .training import StepStats, evaluate, probe_attention, sample_text, train_steps
 
 register({
@@ -330,6 +331,7 @@ def training_card(name: str, data: TrainingData, model: TinyGPT, train_cfg: Trai
         "config": dict(vars(model.cfg)),
         "n_params": model.n_params(),
         "train": dict(vars(train_cfg)),
+        "precision": precision_status(train_cfg.precision),  # what "auto" became on the training machine
         "steps_done": last.step,
         "train_loss": round(last.loss, 4),
         "val_loss": None if math.isnan(final_val) else round(final_val, 4),

@@ -58,8 +58,9 @@ from .errors import PlaygroundError, check_range, register
 from .hooks import ActivationCache, HookPoint, run_with_cache
 from .kernels import gelu_tanh
 from .model import FinalNorm, MultiHeadAttention  # the GPT's attention and final LayerNorm
+from .optim import make_adamw
 from .tokenizer import WORD_PATTERN, Tokenizer
-from .training import lr_at, make_optimizer, optimizer_step
+from .training import lr_at, optimizer_step
 
 ARCHITECTURE = "encoder-decoder"
 MODEL_TYPE = "playground-seq2seq"
@@ -618,7 +619,7 @@ def train_translation(cfg: Seq2SeqConfig, train_cfg: TrainConfig, data: PairData
     with torch.device("cpu"):
         model = Seq2Seq(cfg)
     model = model.to(where).train()
-    opt = make_optimizer(model, train_cfg)
+    opt = make_adamw(model, train_cfg)  # the translator's recipe predates Muon
     gen = torch.Generator(device="cpu").manual_seed(train_cfg.seed)
     start = time.perf_counter()
     for step in range(train_cfg.steps):

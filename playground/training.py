@@ -2,10 +2,11 @@
 
 `train_steps` yields after every completed optimiser step, so a caller can stop at any
 time (close the generator) and the model is consistent at its last completed step.
-AdamW with decay / no-decay groups, linear warmup then cosine decay, gradient clipping.
+Muon + AdamW or plain AdamW (`optim.py`), linear warmup then cosine decay, gradient clipping.
 Batches are drawn on the CPU (one seeded generator: the same windows on every device) and
-moved to the model's device; on a CUDA GPU with native bf16 the forward pass runs under
-bf16 autocast (device.autocast).
+moved to the model's device; the forward pass runs under bfloat16 autocast on a CUDA GPU with
+native bf16 (device.autocast) and on CPUs with bfloat16 instructions (`precision.py`;
+`TrainConfig.precision`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from .distributed import SINGLE, World
 from .errors import PlaygroundError, register
 from .hooks import run_with_cache
 from .model import TinyGPT
+from .optim import make_optimizer
+from .precision import autocast, resolve
 from .sampling import generate_steps
+
+__all__ = ["make_optimizer"]  # re-exported: callers and benches build the optimiser from here
 
 
 @dataclass
@@ -67,20 +72,6 @@ def init_model(cfg: ModelConfig, seed: int, device: torch.device | str | None = 
         model = TinyGPT(cfg)
     return model.to(target)
 
-
-def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
-    """AdamW; matrices decay, biases and LayerNorm gains don't (as nanoGPT).
-
-    `fused=True`: one kernel per step instead of a dozen per tensor; measured 5-50x faster
-    than the default on this CPU (bench/train_throughput.py), same update to float rounding.
-    """
-    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
-    groups = [
-        {"params": decay, "weight_decay": cfg.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=True)
 
 register(
     {
@@ -139,14 +130,16 @@ def probe_attention(model: TinyGPT, probe_ids: Sequence[int]) -> np.ndarray:
     return cache.all_patterns().cpu().numpy().astype(np.float32)
 
 
-def optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-                   grad_clip: float) -> tuple[torch.Tensor, torch.Tensor]:
+def optimizer_step(model: nn.Module, optimizer, x: torch.Tensor, y: torch.Tensor,
+                   grad_clip: float, compute_dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     """One update on batch `x` -> targets `y`: forward and loss (`model.loss(x, y)`: next-token
     cross-entropy for TinyGPT, target cross-entropy given the source for the translator),
-    backward, clip, AdamW. Returns (loss, gradient norm before clipping).
-    bench/step_budget.py times this. `x`, `y` are on the model's device; on a CUDA GPU with
-    native bf16 the forward pass runs in bfloat16 autocast (the loss comes out float32)."""
-    with devices.autocast(x.device):
+    backward, clip, optimiser step (AdamW, or Muon + AdamW). Returns (loss, gradient norm before
+    clipping). bench/step_budget.py times this. `x`, `y` are on the model's device; the forward
+    pass runs in bfloat16 autocast on a CUDA GPU with native bf16, and on the CPU when
+    `compute_dtype` is bfloat16 (`precision.resolve`: only where the CPU has the instructions).
+    The loss comes out float32."""
+    with autocast(compute_dtype) if x.device.type == "cpu" else devices.autocast(x.device):
         loss = model.loss(x, y)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -185,6 +178,7 @@ def train_steps(
     torch.manual_seed(train_cfg.seed)
     model.train()
     optimizer = make_optimizer(model, train_cfg)
+    compute_dtype, _ = resolve(train_cfg.precision)  # precision.status() says why
     batches = BatchSampler(train_ids, model_cfg.n_ctx, train_cfg.batch_size * world.size, train_cfg.seed)
     runner = world.wrap(model)  # DDP across torchrun ranks; the model itself in one process
     probe_ids = tokenizer.encode(probe_text).ids if (probe_text and tokenizer) else None
@@ -197,9 +191,9 @@ def train_steps(
         t0 = time.perf_counter()
         lr = lr_at(step, train_cfg)
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)  # Muon's groups run at their own lr
         x, y = (world.shard(t).to(model.device, non_blocking=True) for t in next(batches))  # (B, T) each
-        loss, grad_norm = optimizer_step(runner, optimizer, x, y, train_cfg.grad_clip)
+        loss, grad_norm = optimizer_step(runner, optimizer, x, y, train_cfg.grad_clip, compute_dtype)
         loss = world.mean(loss)  # the global batch's mean loss
         train_time += time.perf_counter() - t0
         tokens_done += x.numel() * world.size

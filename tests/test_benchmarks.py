@@ -15,7 +15,7 @@ from playground.training import BatchSampler, init_model, train_steps
 def test_our_trainer_and_the_nanogpt_style_loop_give_the_same_losses():
     """The benchmark's speed comparison is fair only if both do identical maths."""
     cfg = train_throughput.CFG
-    tc = TrainConfig(steps=6, batch_size=4, lr=1e-3, warmup_steps=2, seed=0)
+    tc = TrainConfig(steps=6, batch_size=4, lr=1e-3, warmup_steps=2, seed=0, optimizer="adamw", precision="float32")
     data = torch.from_numpy(np.random.default_rng(0).integers(0, cfg.d_vocab, 20_000)).long()
     sampler = BatchSampler(data, cfg.n_ctx, tc.batch_size, tc.seed)
     batches = [tuple(t.contiguous() for t in next(sampler)) for _ in range(tc.steps)]
