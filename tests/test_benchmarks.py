@@ -56,3 +56,34 @@ def test_device_check_runs_on_the_cpu_and_compares_devices(capsys):
     assert rows[1]["max_loss_diff_vs_first"] == 0.0 and rows[1]["greedy_agreement_vs_first"] == 1.0
     assert all(r["train_tokens_per_s"] > 0 and r["generate_tokens_per_s"] > 0 for r in rows)
     assert "| device | train tok/s" in capsys.readouterr().out
+
+
+def test_time_to_loss_reads_cpython_prose_and_reports_a_consistent_pair(capsys, monkeypatch):
+    """A shrunken run of bench.time_to_loss: nanoGPT's final loss is the target, ours is read off
+    its own curve at that target, and the ratio is the two training times (no timing asserts)."""
+    from bench import time_to_loss as ttl
+
+    train_ids, val_ids, vocab, about = ttl.corpus()
+    assert about["characters"] > 400_000 and 60 < vocab < 200  # English prose, character-level
+    assert len(train_ids) == about["train_tokens"] and len(val_ids) == about["val_tokens"]
+    monkeypatch.setattr(ttl, "N_LAYERS", 1)
+    monkeypatch.setattr(ttl, "D_MODEL", 32)
+    monkeypatch.setattr(ttl, "N_CTX", 16)
+    monkeypatch.setattr(ttl, "EVAL_EVERY", 5)
+    monkeypatch.setattr(ttl, "VAL_WINDOWS", {"batch_size": 4, "n_batches": 2, "seed": 1234})
+    monkeypatch.setattr(ttl, "NANOGPT", ttl.NANOGPT.replace(steps=20, warmup_steps=2))
+    monkeypatch.setattr(ttl, "OURS", ttl.OURS.replace(steps=20, warmup_steps=2))
+    monkeypatch.setattr("sys.argv", ["time_to_loss", "--repeats", "1"])
+    ttl.main()
+    result = json.loads(capsys.readouterr().out)
+    pair = result["pairs"][0]
+    nano_curve, ours_curve = pair["curves"]["nanogpt"], pair["curves"]["ours"]
+    assert [c[0] for c in nano_curve] == [5, 10, 15, 20] == [c[0] for c in ours_curve]
+    assert result["target_L"] == nano_curve[-1][1] == pair["nanogpt"]["final_val_loss"]
+    hits = [c for c in ours_curve if c[1] <= result["target_L"]]
+    if hits:
+        assert pair["ours"]["reached"] == {"step": hits[0][0], "val_loss": hits[0][1], "seconds": hits[0][2]}
+        assert pair["ratio"] == round(hits[0][2] / pair["nanogpt"]["seconds"], 3)
+    else:
+        assert pair["ours"]["reached"] is None and pair["ratio"] is None
+    assert result["eval"]["time"] == "excluded from both" and result["our_recipe"]["optimizer"] == "muon"
