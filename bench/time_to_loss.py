@@ -90,15 +90,15 @@ class Run:
         if stats.step % EVAL_EVERY == 0:
             self.block_seconds.append(took)
         val = evaluate(stats.model, self.val_ids, **VAL_WINDOWS)
-        self.curve.append((stats.step, round(val, 4), round(self.seconds, 2)))
+        self.curve.append((stats.step, round(val, 4), round(self.seconds, 4)))
         if self.target is not None and val <= self.target:
-            self.reached = {"step": stats.step, "seconds": round(self.seconds, 2), "val_loss": round(val, 4)}
+            self.reached = {"step": stats.step, "seconds": round(self.seconds, 4), "val_loss": round(val, 4)}
         if self.reached or stats.step == self.steps_planned:
             self.run.close()
             self.done = True
 
     def summary(self) -> dict:
-        return {"seconds": round(self.seconds, 2), "final_val_loss": self.curve[-1][1], "steps": self.curve[-1][0],
+        return {"seconds": round(self.seconds, 4), "final_val_loss": self.curve[-1][1], "steps": self.curve[-1][0],
                 "reached": self.reached, "step_ms_median": round(1e3 * statistics.median(self.block_seconds)
                                                                 / EVAL_EVERY, 2) if self.block_seconds else None}
 
