@@ -120,6 +120,7 @@ def build_app() -> gr.Blocks:
             for label, tab_id, module in TABS:
                 with gr.Tab(t(label), id=tab_id, elem_id=f"tab-{tab_id}"):
                     module.build(shared, demo)
+        shared.supersede()  # a new action cancels the tabs' work for the previous one
         page_link.wire(bar, shared, tabs, demo)  # opening a link restores it (and starts its lesson)
         reading_api.register_endpoints()  # /logit_lens, /decompose, /head_roles, /ablate: JSON for programs
     guard_app(demo)  # every handler's errors reach the user as a gr.Error in their language (errors.py)

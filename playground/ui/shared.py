@@ -8,19 +8,24 @@ it raises at most once per action, and only when it succeeds do the tabs recompu
 page marks them as belonging to the previous input (`pg-stale` on <body>, styled in style.css,
 with a notice in the bar) until the next successful check.
 
-Every event of the chain uses trigger_mode="always_last": five quick clicks run the check at
-most twice (the running one and the last), never five times.
+Superseding: each successful check numbers its action (per session); a listener whose action is
+no longer the latest returns gr.skip() without computing (`latest_only`), every event uses
+trigger_mode="always_last", and a new action cancels the listeners still queued or running for
+the previous one (`supersede`). A burst of clicks thus ends with one recomputation, for the last.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+import threading
 from dataclasses import dataclass, field
 
 import gradio as gr
 
 from .. import api
 from .i18n import add, t
-from .state import get_bundle, remember_pick
+from .state import REGISTRY, get_bundle, remember_pick, session_of
 
 add(
     en={"stale_notice": "⚠️ The results below belong to the previous input: fix the message's problem and "
@@ -35,11 +40,40 @@ CLEAR_STALE_JS = "(...inputs) => { document.body.classList.remove('pg-stale'); r
 LISTEN = dict(trigger_mode="always_last")
 
 
-def on_check(model_name: str | None, text_in: str, request: gr.Request | None = None) -> None:
-    """Raise (once, translated by errors.guard) when the shared inputs cannot be inspected."""
+ACTION_SLOT = "action"  # per session: the number of the latest checked action
+_ACTION_LOCK = threading.Lock()
+
+
+def on_check(model_name: str | None, text_in: str, request: gr.Request | None = None) -> int:
+    """Raise (once, translated by errors.guard) when the shared inputs cannot be inspected;
+    else number this action (the listeners of older actions then skip their work)."""
     api.check_text(text_in)
     get_bundle(model_name, request)
     remember_pick(request, model_name)  # so a training run ending later does not override a newer choice
+    key = session_of(request)
+    with _ACTION_LOCK:
+        action = int(REGISTRY.peek(key, ACTION_SLOT) or 0) + 1
+        REGISTRY.put(key, ACTION_SLOT, action)
+    return action
+
+
+def latest_only(fn, n_outputs: int):
+    """`fn` with a first argument, its action's number: when a newer action has been checked
+    since, the work is skipped (every output gr.skip(): nothing recomputed, nothing redrawn).
+    The signature keeps fn's own parameters, so Gradio still injects gr.Request."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(action, *args, **kwargs):
+        request = kwargs.get("request") or next((a for a in args if isinstance(a, gr.Request)), None)
+        latest = REGISTRY.peek(session_of(request), ACTION_SLOT)
+        if isinstance(action, int) and isinstance(latest, int) and action < latest:
+            return gr.skip() if n_outputs == 1 else tuple(gr.skip() for _ in range(n_outputs))
+        return fn(*args, **kwargs)
+
+    first = inspect.Parameter("action", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    wrapper.__signature__ = signature.replace(parameters=[first, *signature.parameters.values()])
+    return wrapper
 
 
 @dataclass
@@ -53,8 +87,10 @@ class Shared:
     text: gr.Textbox
     run: gr.Button
     refresh: gr.State
+    action: gr.State = field(default=None)  # the number of the last checked action (on_check)
     checked: dict = field(default=None)  # the check's gr Dependency, set by `wire`
     controls: dict = field(default_factory=dict)  # tab controls a link or a lesson sets (page_link.py)
+    listeners: list = field(default_factory=list)  # every event chained by `listen`
 
     def expose(self, **components) -> None:
         """Let links and lessons set (and read) a tab's controls by name."""
@@ -68,14 +104,27 @@ class Shared:
     def wire(self) -> None:
         """The one check; failures mark the tabs' results stale. The page's load restores its link
         first (page_link.on_open), which then bumps `refresh` or changes the picker."""
-        self.checked = gr.on(self.triggers, on_check, [self.picker, self.text], None,
+        if self.action is None:
+            self.action = gr.State(0)
+        self.checked = gr.on(self.triggers, on_check, [self.picker, self.text], [self.action],
                              api_visibility="private", js=CLEAR_STALE_JS, concurrency_id="check", concurrency_limit=8,
                              show_progress="hidden", **LISTEN)
         self.checked.failure(None, None, None, js=MARK_STALE_JS)
 
     def listen(self, fn, inputs, outputs, **kwargs):
         """Run `fn` after every successful check (instead of on the triggers themselves)."""
-        return self.checked.success(fn, inputs, outputs, **{**LISTEN, **kwargs})
+        n_outputs = len(outputs) if isinstance(outputs, (list, tuple)) else 1
+        dependency = self.checked.success(latest_only(fn, n_outputs), [self.action, *inputs], outputs,
+                                          **{**LISTEN, **kwargs})
+        self.listeners.append(dependency)
+        return dependency
+
+    def supersede(self) -> None:
+        """A new action cancels the listeners still queued or running for the previous one, so
+        a burst of clicks does not queue one full recomputation per click (call after every tab
+        has registered its listeners)."""
+        if self.listeners:
+            gr.on(self.triggers, None, None, None, cancels=self.listeners, queue=False)
 
 
 def mark_stale_on_failure(dependency, scope: str) -> None:
