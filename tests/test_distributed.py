@@ -32,14 +32,34 @@ def _run(cmd: list[str], cache: Path) -> subprocess.CompletedProcess:
     return run
 
 
+# float32 AdamW: the same maths up to float32 summation order (DDP's all-reduce vs one batch).
+EXACT = ["--optimizer", "adamw", "--precision", "float32"]
+
+
+def _pair(tmp: Path, cache: Path, extra: list[str], tag: str = "") -> tuple:
+    two = _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                "-m", "playground", *TRAIN, *extra, "--batch", "3", "--out", str(tmp / f"two{tag}")], cache)
+    one = _run([sys.executable, "-m", "playground", *TRAIN, *extra, "--batch", "6", "--out", str(tmp / f"one{tag}")],
+               cache)
+    return one, two
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("torchrun")
     cache = tmp / "kernel-cache"  # empty: the two ranks race to build the fused kernel
-    two = _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                "-m", "playground", *TRAIN, "--batch", "3", "--out", str(tmp / "two")], cache)
-    one = _run([sys.executable, "-m", "playground", *TRAIN, "--batch", "6", "--out", str(tmp / "one")], cache)
+    one, two = _pair(tmp, cache, EXACT)
     return tmp, one, two
+
+
+def test_with_the_default_muon_and_bf16_the_ranks_track_one_process_closely(tmp_path):
+    """Muon orthogonalises each update in bfloat16 (torch.optim.Muon) and the CPU may autocast to
+    bf16: the ~1e-7 summation differences of the all-reduce then show at bf16 resolution, so the
+    curves agree to 2e-3 rather than 2e-5 (measured: 2.1e-4 after 8 steps)."""
+    _pair(tmp_path, tmp_path / "kernel-cache", [], "-muon")
+    one, two = _history(tmp_path / "one-muon"), _history(tmp_path / "two-muon")
+    assert one["losses"] == pytest.approx(two["losses"], abs=2e-3)
+    assert one["losses"][-1] < one["losses"][0]
 
 
 def _history(folder: Path) -> dict:
