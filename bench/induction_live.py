@@ -41,7 +41,8 @@ def time_to_score(preset: dict, seed: int, full: bool = False) -> dict:
     model_cfg = ModelConfig(n_layers=preset["layers"], n_heads=preset["heads"], d_model=preset["d_model"],
                             n_ctx=preset["n_ctx"], d_vocab=data.tokenizer.vocab_size)
     steps = min(preset["steps"], TAB_MAX_STEPS)
-    run = TrainingRun(data, model_cfg, tab_train_config(steps, preset["batch"], preset["lr"], seed),
+    train_cfg = tab_train_config(steps, preset["batch"], preset["lr"], seed, preset["optimizer"])
+    run = TrainingRun(data, model_cfg, train_cfg,
                       probe=preset["probe"], score_every=score_every(steps),
                       stop=StopConditions(max_seconds=TAB_MAX_SECONDS - prepared), threads=1)
     formed, seen = None, 0

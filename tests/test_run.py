@@ -139,7 +139,7 @@ def test_the_induction_bench_measures_when_the_live_line_passes_the_threshold(mo
     from bench import induction_live
 
     tiny = dict(corpus="copy", tokenizer="char", vocab=32, layers=2, heads=2, d_model=16, n_ctx=32, steps=12,
-                batch=4, lr=3e-3, probe="82648264")
+                batch=4, lr=3e-3, probe="82648264", optimizer="adamw")
     monkeypatch.setattr(induction_live, "THRESHOLD", -1.0)  # any score passes: the first measured step
     row = induction_live.time_to_score(tiny, seed=0, full=True)
     assert row["formed"] and row["step"] == 0 and row["steps_run"] == 12  # step 0 is measured before training

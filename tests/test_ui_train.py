@@ -19,6 +19,10 @@ TINY = dict(corpus="copy", pasted=None, upload=None, tokenizer="char", vocab=32,
             n_ctx=32, steps=40, batch=8, lr=3e-3, seed=0, probe="12345=12345", continue_mine=False)
 
 
+TINY_ARGS = [TINY[k] for k in ("corpus", "pasted", "upload", "tokenizer", "vocab", "layers", "heads", "d_model",
+                               "n_ctx", "steps", "batch", "lr", "seed", "probe", "continue_mine")]
+
+
 class Request:
     """Stands in for gr.Request: a session id and the language header."""
 
@@ -241,6 +245,16 @@ def test_the_induction_preset_watches_a_probe_said_twice_on_one_thread_within_th
     assert p["layers"] == 2 and p["steps"] <= tab.MAX_STEPS and tab.TRAIN_THREADS == 1
     assert "induction" in tab.text("train_preset_induction", "en").lower()
     assert "归纳" in tab.text("train_preset_induction", "zh")
+
+
+def test_the_optimizer_is_muon_by_default_and_plain_adamw_on_request():
+    assert tab.parse_request(*TINY_ARGS, "en").train_config().optimizer == "muon"
+    adamw = tab.parse_request(*TINY_ARGS, "en", "adamw").train_config()
+    assert (adamw.optimizer, adamw.precision) == ("adamw", "float32")
+    with pytest.raises(api_error(), match="optimizer"):
+        tab.parse_request(*TINY_ARGS, "en", "sgd")
+    outputs = train("alice", optimizer="adamw", steps=3)
+    assert "Finished 3 steps" in outputs[-1][UI.status]
 
 
 def test_presets_fill_every_field():

@@ -30,7 +30,7 @@ import plotly.graph_objects as go
 from .. import api, figures, history
 from ..budget import RunBudget, RunStopped
 from ..checkpoint import export_zip, load_checkpoint, save_checkpoint
-from ..config import ModelConfig, TrainConfig
+from ..config import OPTIMIZERS, ModelConfig, TrainConfig
 from ..corpora import CORPUS_NAMES, read_text_file
 from ..errors import PlaygroundError, check_choice, register
 from ..model import parameter_count
@@ -91,14 +91,14 @@ add(
         "train_preset_tiny": "tiny, ~30 s",
         "train_preset_small": "small, ~2 min",
         "train_preset_induction": "Watch an induction head form",
-        "train_preset_induction_what": "**Watch an induction head form** fills the form with a 2-layer model, "
-        "the `induction` corpus (random letter strings, each said twice amid letters that follow a rule) and a "
-        "probe that says one random string twice. The green line next to the loss is the probe's **induction "
-        "score**, measured on the model while it trains: how much the best layer-1 head looks, from a letter "
-        "in the second copy, at the letter that followed it in the first copy (chance ≈ 0.05–0.15). First the "
-        "loss falls as the model learns the rule letters; the score climbs past the dotted 0.3 line when an "
-        "induction head forms, and the loss drops with it. That can take longer than one run on this shared "
-        "server allows: *Replay* below shows the shipped `induction` model's recorded formation.",
+        "train_preset_induction_what": "**Watch an induction head form** fills the form with a 2-layer model "
+        "trained with Muon, the `induction` corpus (random letter strings, each said twice amid letters that "
+        "follow a rule) and a probe that says one random string twice. The green line next to the loss is the "
+        "probe's **induction score**, measured on the model while it trains: how much the best layer-1 head "
+        "looks, from a letter in the second copy, at the letter that followed it in the first copy (chance ≈ "
+        "0.05–0.15). First the loss falls as the model learns the rule letters; then, usually within the first "
+        "1,000 steps, the score climbs past the dotted 0.3 line — an induction head has formed — and the loss "
+        "drops with it. Drag the snapshot slider to see its stripe appear in layer 1.",
         "train_score": " · induction score {score:.2f}",
         "train_score_word": "induction score (probe)",
         "train_data": "### 1 · Data",
@@ -122,6 +122,9 @@ add(
         "train_batch": "Batch size",
         "train_lr": "Learning rate",
         "train_seed": "Seed",
+        "train_optimizer": "Optimizer",
+        "train_optimizer_info": "muon: Muon for the weight matrices, AdamW for the rest (faster); adamw: plain "
+        "AdamW for everything (the classic recipe, to compare)",
         "train_probe": "Probe text (its attention is photographed during training)",
         "train_continue": "Continue training My model (keeps its size and tokenizer)",
         "train_start": "Start training",
@@ -217,12 +220,12 @@ add(
         "train_preset_tiny": "迷你，约 30 秒",
         "train_preset_small": "小型，约 2 分钟",
         "train_preset_induction": "看一个归纳头形成",
-        "train_preset_induction_what": "**看一个归纳头形成**：把表单填成一个 2 层模型、`induction` 语料（随机字母串，"
-        "每个串出现两次，夹在遵循规则的字母之间）和一个把随机串说两遍的探针。损失旁边的绿线是探针的**归纳分数**，在训练"
-        "过程中用当时的模型实时测量：第 1 层最好的那个头，从第二遍里的一个字母出发，有多少注意力落在第一遍中紧跟在这个"
-        "字母后面的字母上（随机水平约 0.05–0.15）。损失先因为学会规则字母而下降；归纳头形成时，分数越过虚线 0.3，"
-        "损失也随之下降。在这台共享服务器上，这可能比一次训练允许的时间更长：下面的*回放*展示了自带的 `induction` "
-        "模型记录下来的形成过程。",
+        "train_preset_induction_what": "**看一个归纳头形成**：把表单填成一个用 Muon 训练的 2 层模型、`induction` 语料"
+        "（随机字母串，每个串出现两次，夹在遵循规则的字母之间）和一个把随机串说两遍的探针。损失旁边的绿线是探针的"
+        "**归纳分数**，在训练过程中用当时的模型实时测量：第 1 层最好的那个头，从第二遍里的一个字母出发，"
+        "有多少注意力落在第一遍中紧跟在这个字母后面的字母上（随机水平约 0.05–0.15）。"
+        "损失先因为学会规则字母而下降；然后通常在前 1,000 步之内，分数越过虚线 0.3——一个归纳头形成了——"
+        "损失也随之下降。拖动快照滑块，可以看到它在第 1 层出现的斜纹。",
         "train_score": " · 归纳分数 {score:.2f}",
         "train_score_word": "归纳分数（探针）",
         "train_data": "### 1 · 数据",
@@ -245,6 +248,9 @@ add(
         "train_batch": "批大小",
         "train_lr": "学习率",
         "train_seed": "随机种子",
+        "train_optimizer": "优化器",
+        "train_optimizer_info": "muon：权重矩阵用 Muon，其余用 AdamW（更快）；"
+        "adamw：全部用普通 AdamW（经典做法，用来对比）",
         "train_probe": "探针文本（训练过程中给它的注意力“拍照”）",
         "train_continue": "继续训练“我的模型”（保留它的大小和分词器）",
         "train_start": "开始训练",
@@ -380,9 +386,10 @@ class TrainRequest:
     seed: int
     probe: str | None
     continue_mine: bool
+    optimizer: str
 
     def train_config(self) -> TrainConfig:
-        return tab_train_config(self.steps, self.batch, self.lr, self.seed)
+        return tab_train_config(self.steps, self.batch, self.lr, self.seed, self.optimizer)
 
 
 # ---------------------------------------------------------------- small pure helpers
@@ -459,13 +466,14 @@ def on_preset(ui: TrainUI, name: str, request: gr.Request | None = None) -> dict
 
 
 def parse_request(corpus, pasted, upload, tokenizer, vocab, layers, heads, d_model, n_ctx, steps, batch, lr, seed,
-                  probe, continue_mine, lang: str) -> TrainRequest:
+                  probe, continue_mine, lang: str, optimizer: str = OPTIMIZERS[0]) -> TrainRequest:
     """The form as numbers, refused with a message naming the limit when over one. The model's
     size is checked here against the vocabulary asked for (before any tokenizer is trained) and
     again in `_make_run` against the one the tokenizer gave."""
     req = TrainRequest(corpus, pasted, upload, tokenizer, _int(vocab, "vocab"), _int(layers, "layers"),
                        _int(heads, "heads"), _int(d_model, "d_model"), _int(n_ctx, "context"), _int(steps, "steps"),
-                       _int(batch, "batch size"), _learning_rate(lr), _int(seed, "seed"), probe, bool(continue_mine))
+                       _int(batch, "batch size"), _learning_rate(lr), _int(seed, "seed"), probe, bool(continue_mine),
+                       check_choice("config.optimizer", optimizer, OPTIMIZERS))
     if req.steps > MAX_STEPS:
         raise gr.Error(text("train_err_steps", lang, limit=MAX_STEPS, value=req.steps))
     if not 1 <= req.batch <= MAX_BATCH:
@@ -653,6 +661,7 @@ def on_train(
     seed: float = 0,
     probe: str | None = DEFAULT_PROBE,
     continue_mine: bool = False,
+    optimizer: str = OPTIMIZERS[0],
     request: gr.Request | None = None,
 ):
     """Train and stream updates into `ui.run_outputs`. Stop (on_stop), the time limit or a
@@ -662,7 +671,7 @@ def on_train(
     lang, session = language(request), session_of(request)
     picked_at_start = last_pick(session)  # if the user picks another model meanwhile, the end keeps it
     req = parse_request(corpus, pasted, upload, tokenizer, vocab, layers, heads, d_model, n_ctx, steps, batch, lr,
-                        seed, probe, continue_mine, lang)
+                        seed, probe, continue_mine, lang, optimizer)
     if REGISTRY.is_busy(session, "training"):
         raise gr.Error(text("train_err_busy", lang))
     yield {ui.status: _progress_html(0, req.steps, text("train_preparing", lang, kind=req.tokenizer))}
@@ -919,6 +928,8 @@ def build(shared, demo: gr.Blocks) -> TrainUI:
                                elem_id="train-lr")
                 seed = gr.Number(0, label=t("train_seed"), precision=0, minimum=0, elem_id="train-seed")
             probe = gr.Textbox(p["probe"], label=t("train_probe"), lines=1, elem_id="train-probe")
+            optimizer = gr.Radio(list(OPTIMIZERS), value=p["optimizer"], label=t("train_optimizer"),
+                                 info=t("train_optimizer_info"), elem_id="train-optimizer")
             continue_mine = gr.Checkbox(False, label=t("train_continue"), elem_id="train-continue")
             with gr.Row():
                 start = gr.Button(t("train_start"), variant="primary", elem_id="train-start")
@@ -957,7 +968,7 @@ def build(shared, demo: gr.Blocks) -> TrainUI:
                            elem_id="train-upload", height=90)
 
     fields = dict(corpus=corpus, tokenizer=kind, vocab=vocab, layers=layers, heads=heads, d_model=d_model,
-                  n_ctx=n_ctx, steps=steps, batch=batch, lr=lr, probe=probe)
+                  n_ctx=n_ctx, steps=steps, batch=batch, lr=lr, probe=probe, optimizer=optimizer)
     ui = TrainUI(status, loss_plot, sample, snap_slider, snap_plot, before, after, my_md, shared.picker, params,
                  fields)
 
@@ -970,7 +981,7 @@ def build(shared, demo: gr.Blocks) -> TrainUI:
                      api_visibility="private", queue=False)
 
     inputs = [corpus, pasted, upload, kind, vocab, layers, heads, d_model, n_ctx, steps, batch, lr, seed, probe,
-              continue_mine]
+              continue_mine, optimizer]
     start.click(functools.partial(on_train, ui), inputs, ui.run_outputs, api_name="train", concurrency_id="train",
                 concurrency_limit=1, show_progress="minimal")
     stop.click(on_stop, None, None, api_name="stop_training", queue=False)
