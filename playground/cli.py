@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tt = sub.add_parser("train-translate", help="train the English->Chinese encoder-decoder and save it",
                         parents=[common])
-    tt.add_argument("--pairs", type=int, default=40_000, help="training sentence pairs (corpora.story_pairs)")
+    tt.add_argument("--pairs", type=int, default=40_000, help="training sentence pairs (corpora.translation_pairs)")
     tt.add_argument("--layers", type=int, default=2, help="encoder layers (the decoder has as many)")
     tt.add_argument("--heads", type=int, default=4)
     tt.add_argument("--d-model", type=int, default=128)

@@ -15,7 +15,7 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
-from playground import story_grammar
+from playground import story_grammar, translation_grammar
 
 from .errors import PlaygroundError, RangeError, check_choice, check_range, register
 
@@ -161,6 +161,14 @@ def story_pairs(n: int, seed: int) -> list[tuple[str, str]]:
     _check_int("n", n, 1, 10_000_000)
     rng = random.Random(seed)
     return [story_grammar.make_pair(rng) for _ in range(n)]
+
+
+def translation_pairs(n: int, seed: int) -> list[tuple[str, str]]:
+    """n (English, Chinese) pairs of the translator's broader grammar (`translation_grammar`):
+    `story_pairs` frames plus composed noun phrases; never one of its hand-written held-out sentences."""
+    _check_int("n", n, 1, 10_000_000)
+    rng = random.Random(seed)
+    return [translation_grammar.make_translation_pair(rng) for _ in range(n)]
 
 
 def task_lines(task: str, n: int, seed: int, **lengths: int) -> str:

@@ -20,7 +20,7 @@ so `hooks.run_with_cache(model, src, tgt_in)` captures them as it does for TinyG
 thread seeing only its own activations. Training uses `training.optimizer_step`, loading
 `checkpoint.read_weights`.
 
-Data: `corpora.story_pairs` (aligned English/Chinese sentences). Tokenizers: words on the
+Data: `corpora.translation_pairs` (aligned English/Chinese sentences). Tokenizers: words on the
 English side (lower-cased, so "The" and "the" are one token) and characters on the Chinese
 side, both project `Tokenizer`s with the special tokens <pad>=0, <s>=1, </s>=2, [UNK]=3.
 
@@ -48,10 +48,10 @@ from safetensors.torch import save_file
 from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers
 from torch import nn
 
-from . import checkpoint, story_grammar
+from . import checkpoint, translation_grammar
 from .checkpoint import CheckpointError, json_text, read_json
 from .config import MODEL_LIMITS, ConfigError, TrainConfig, check_number_field, check_whole_field
-from .corpora import story_pairs
+from .corpora import translation_pairs
 from .device import device_of
 from .device import resolve as resolve_device
 from .errors import PlaygroundError, check_range, register
@@ -431,14 +431,14 @@ def _pad(rows: list[list[int]]) -> torch.Tensor:
 
 
 def heldout_pairs(n: int, seed: int, exclude: set[str]) -> tuple[list[tuple[str, str]], int]:
-    """The first `n` pairs of the seeded stream (the same stream as `story_pairs(., seed)`)
+    """The first `n` pairs of the seeded stream (the same stream as `translation_pairs(., seed)`)
     whose English is not in `exclude` and not drawn before; also returns how many were drawn."""
     check_range("translate.n_pairs", n, 1, 100_000, whole=True)
     rng, kept, seen, drawn = random.Random(seed), [], set(), 0
     while len(kept) < n:
         if drawn >= 1000 * n:
             raise TranslateError("translate.heldout_exhausted", n=n, found=len(kept))
-        en, zh = story_grammar.make_pair(rng)
+        en, zh = translation_grammar.make_translation_pair(rng)
         drawn += 1
         if en not in exclude and en not in seen:
             seen.add(en)
@@ -718,12 +718,12 @@ def translate_with_attention(text: str, translator: Translator | None = None) ->
 def build_translator(
     cfg_kwargs: dict, train_cfg: TrainConfig, n_pairs: int, eval_pairs: int, eval_seed: int, on_step=None
 ) -> tuple[Translator, dict]:
-    """Train on `story_pairs(n_pairs, train_cfg.seed)` and measure exact match on `eval_pairs`
+    """Train on `translation_pairs(n_pairs, train_cfg.seed)` and measure exact match on `eval_pairs`
     fresh pairs (seed `eval_seed`) whose English is not in the training set. Returns the
     translator and its card. `on_step(TranslateStep)` is called after every step."""
     if eval_seed == train_cfg.seed:
         raise TranslateError("translate.same_seed")
-    pairs = story_pairs(n_pairs, train_cfg.seed)
+    pairs = translation_pairs(n_pairs, train_cfg.seed)
     src_tok, tgt_tok = build_tokenizers(pairs)
     data = encode_pairs(pairs, src_tok, tgt_tok)
     cfg = Seq2SeqConfig(d_vocab_src=src_tok.vocab_size, d_vocab_tgt=tgt_tok.vocab_size, **cfg_kwargs)
@@ -737,12 +737,12 @@ def build_translator(
     train_english = {en for en, _ in pairs}
     heldout, drawn = heldout_pairs(eval_pairs, eval_seed, train_english)
     accuracy, misses = translator.exact_match(heldout)
-    fresh = story_pairs(eval_pairs, eval_seed)
+    fresh = translation_pairs(eval_pairs, eval_seed)
     accuracy_all, _ = translator.exact_match(fresh)
     card = {
         "name": BUILTIN_NAME,
         "architecture": ARCHITECTURE,
-        "task": "English -> Chinese sentence translation (corpora.story_pairs)",
+        "task": "English -> Chinese sentence translation (corpora.translation_pairs)",
         "tokenizers": {"source": f"word, lower-cased ({src_tok.vocab_size})",
                        "target": f"char ({tgt_tok.vocab_size})"},  # fmt: skip
         "config": cfg.to_dict(),
@@ -755,7 +755,7 @@ def build_translator(
         "exact_match": round(accuracy, 4),
         "heldout": {
             "seed": eval_seed, "n": len(heldout), "drawn": drawn, "in_training_skipped": drawn - len(heldout),
-            "note": "the first n fresh pairs of story_pairs(., seed) whose English is not in the training set",
+            "note": "the first n fresh pairs of translation_pairs(., seed) whose English is not in the training set",
         },  # fmt: skip
         "exact_match_fresh_unfiltered": {"seed": eval_seed, "n": eval_pairs, "exact_match": round(accuracy_all, 4),
                                          "overlap_with_training": sum(en in train_english for en, _ in fresh)},

@@ -9,7 +9,7 @@ import torch
 from playground import seq2seq
 from playground.checkpoint import CheckpointError
 from playground.config import ConfigError, TrainConfig
-from playground.corpora import story_pairs
+from playground.corpora import story_pairs, translation_pairs
 from playground.hooks import run_with_cache
 
 SHIPPED = seq2seq.CHECKPOINT_DIR / seq2seq.BUILTIN_NAME
@@ -207,12 +207,12 @@ def test_a_short_training_run_reduces_the_loss(pairs):
 
 
 def test_heldout_pairs_skip_training_sentences_and_repeats():
-    train = {en for en, _ in story_pairs(2000, seed=0)}
+    train = {en for en, _ in translation_pairs(2000, seed=0)}
     held, drawn = seq2seq.heldout_pairs(50, seed=1, exclude=train)
     english = [en for en, _ in held]
     assert len(held) == 50 and len(set(english)) == 50 and drawn >= 50
     assert not set(english) & train
-    assert held[0] in story_pairs(drawn, seed=1)
+    assert held[0] in translation_pairs(drawn, seed=1)
 
 
 @needs_shipped
@@ -294,29 +294,35 @@ def test_concurrent_translations_each_get_their_own_attention():
     assert (len(wrong), errors[:3]) == (0, []), f"{len(wrong)} wrong results, {len(errors)} errors"
 
 
-# The five wrong translations of in-vocabulary, hand-written sentences reported in issue 16.
-WRONG_HAND_WRITTEN = {
-    "A small red fox chases two ducks.": "小花看见鸭子。",
-    "Lily and Ben like the big green kite.": "小白和大去农场。",
-    "Lily likes the red ball.": "小白喜欢鸭子。",
-    "The frog is green.": "青蛙很小。",
-    "The small bird can sing.": "小白会唱歌。",
-}
-
-
 @needs_shipped
-def test_confidence_is_high_on_the_grammar_and_flags_the_known_wrong_translations():
-    train = {en for en, _ in story_pairs(40000, seed=0)}  # the shipped model's training pairs (card)
-    held, _ = seq2seq.heldout_pairs(40, seed=5, exclude=train)
+def test_confidence_flags_every_wrong_grammar_translation_and_few_right_ones():
+    """The low-confidence notice is worth showing: on fresh held-out grammar sentences every wrong
+    translation has a character below `LOW_CONFIDENCE`, and most right ones do not."""
+    card = seq2seq.load_builtin().card
+    train = {en for en, _ in translation_pairs(card["train"]["pairs"], card["train"]["seed"])}  # its training pairs
+    held, _ = seq2seq.heldout_pairs(150, seed=5, exclude=train)
+    right_flagged, wrong = 0, 0
     for en, zh in held:
         result = seq2seq.translate_with_attention(en)
         assert result.confidence.shape == (len(result.target_tokens),)
-        assert result.text == zh and result.unsure == [], (en, result.text, result.confidence)
-    for en, wrong in WRONG_HAND_WRITTEN.items():
-        result = seq2seq.translate_with_attention(en)
-        assert result.text == wrong  # still the shipped model's answer
-        assert result.unsure, f"{en!r} -> {result.text} was not flagged: {result.confidence}"
         assert ((0 < result.confidence) & (result.confidence <= 1)).all()
+        if result.text != zh:
+            wrong += 1
+            assert result.unsure, f"{en!r} -> {result.text} (want {zh}) was not flagged: {result.confidence}"
+        else:
+            right_flagged += bool(result.unsure)
+    assert wrong <= 0.05 * len(held) and right_flagged <= 0.25 * len(held), (wrong, right_flagged)
+
+
+@needs_shipped
+def test_the_sentences_of_issue_16_now_translate_right_and_confidently():
+    from playground.translation_grammar import HAND_WRITTEN
+
+    reference = dict(HAND_WRITTEN)
+    for en in ("A small red fox chases two ducks.", "Lily and Ben like the big green kite.",
+               "Lily likes the red ball.", "The frog is green.", "The small bird can sing."):  # fmt: skip
+        result = seq2seq.translate_with_attention(en)
+        assert result.text == reference[en] and result.unsure == [], (en, result.text, result.confidence)
 
 
 @needs_shipped
@@ -325,8 +331,10 @@ def test_the_translate_handler_says_when_confidence_is_low():
 
     _, sure, *_ = translate_tab.on_translate("The cat follows the dog.", 1, translate_tab.MEAN_HEAD)
     assert "Confidence per character" in sure and "猫 100%" in sure and "Low confidence" not in sure
-    _, unsure, *_ = translate_tab.on_translate("Lily likes the red ball.", 1, translate_tab.MEAN_HEAD)
-    assert "⚠️ **Low confidence** at **鸭" in unsure
+    # A held-out grammar sentence the shipped model gets wrong (一只 for three bears, 黄色 for red).
+    sentence = "The little yellow frog and the horse can fly a kite and three small yellow bears are red."
+    out, unsure, *_ = translate_tab.on_translate(sentence, 1, translate_tab.MEAN_HEAD)
+    assert "⚠️ **Low confidence** at **" in unsure, (out, unsure)
 
 
 @needs_shipped
@@ -337,6 +345,6 @@ def test_the_readme_reports_the_measured_hand_written_figures():
 
     got = translate_handwritten.measure()
     readme = (seq2seq.CHECKPOINT_DIR.parents[1] / "README.md").read_text(encoding="utf-8")
-    assert f"exact match is only **{got['exact']} of {got['n']}**" in readme
-    said = re.search(r"fires on (\d+) of the (\d+) wrong ones", readme).groups()
-    assert said == (str(got["wrong_flagged"]), str(got["wrong"]))
+    assert f"exact match is **{got['exact']} of {got['n']}**" in readme
+    said = re.search(r"the low-confidence notice fires on (\d+) of them \((\d+) wrong\)", readme).groups()
+    assert said == (str(got["wrong_flagged"] + got["right_flagged"]), str(got["wrong_flagged"]))

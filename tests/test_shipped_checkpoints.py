@@ -1,12 +1,13 @@
 """The checkpoints in assets/checkpoints: present, small, loadable, and as good as their cards say."""
 
 import json
+import re
 
 import pytest
 import torch
 
 from playground import api, seq2seq
-from playground.corpora import load_corpus, story_pairs
+from playground.corpora import load_corpus, translation_pairs
 from playground.training import evaluate
 
 SHIPPED = ["stories", "stories-char", "sort", "induction"]  # GPTs: the model picker lists these
@@ -107,7 +108,7 @@ def test_translation_card_records_how_it_was_made_and_its_numbers_match_the_mode
     card = _translate_card()
     assert card["command"].startswith("python -m playground train-translate")
     assert f"--out assets/checkpoints/{TRANSLATE}" in card["command"]
-    assert "--threads 1" in card["command"]
+    assert re.search(r"--threads [12]\b", card["command"])  # one or two threads: the machine stays usable
     assert 0 < card["train_seconds"] <= 15 * 60
     assert card["steps_done"] == card["train"]["steps"]
     assert card["heldout"]["seed"] != card["train"]["seed"]
@@ -121,7 +122,7 @@ def test_translation_card_records_how_it_was_made_and_its_numbers_match_the_mode
 def test_the_translators_card_exact_match_is_reproduced_on_its_heldout_set(one_thread):
     card = _translate_card()
     translator = seq2seq.load_translator(api.CHECKPOINT_DIR / TRANSLATE)
-    train = {en for en, _ in story_pairs(card["train"]["pairs"], card["train"]["seed"])}
+    train = {en for en, _ in translation_pairs(card["train"]["pairs"], card["train"]["seed"])}
     held, drawn = seq2seq.heldout_pairs(card["heldout"]["n"], card["heldout"]["seed"], train)
     assert drawn == card["heldout"]["drawn"]
     accuracy, _ = translator.exact_match(held)
@@ -133,7 +134,7 @@ def test_the_translator_gets_95_percent_exact_match_on_fresh_unseen_sentences(on
     card = _translate_card()
     assert FRESH_SEED not in (card["train"]["seed"], card["heldout"]["seed"])
     translator = seq2seq.load_translator(api.CHECKPOINT_DIR / TRANSLATE)
-    train = {en for en, _ in story_pairs(card["train"]["pairs"], card["train"]["seed"])}
+    train = {en for en, _ in translation_pairs(card["train"]["pairs"], card["train"]["seed"])}
     held, _ = seq2seq.heldout_pairs(100, FRESH_SEED, train)  # English never seen in training
     accuracy, misses = translator.exact_match(held)
     assert accuracy >= 0.95, misses[:5]

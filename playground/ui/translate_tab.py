@@ -58,9 +58,9 @@ add(
         "tr_added_stop": " A final “.” was added: every training sentence ends with one.",
         "tr_unfinished": " ⚠️ The decoder ran out of positions before writing `</s>`.",
         "tr_confidence": "\n\nConfidence per character (the probability the decoder gave what it wrote): {chars}",
-        "tr_low_confidence": "\n\n⚠️ **Low confidence** at {chars}: below {threshold}%, while on sentences of its own "
-        "grammar the model gives every character at least 99.9%. This translation may well be wrong: the model "
-        "only learned the sentence patterns of its small grammar.",
+        "tr_low_confidence": "\n\n⚠️ **Low confidence** at {chars}: below {threshold}%. This translation may well be "
+        "wrong: on held-out sentences of its grammar every wrong translation had such a character (some right ones "
+        "do too), and the model only learned the sentence patterns of its grammar.",
         "tr_head_label": "head {head}",
         "tr_heads_mean": "mean of {n} heads",
         "tr_title_enc": "Encoder self-attention · layer {layer} · {head}",
@@ -101,7 +101,7 @@ add(
         "tr_unfinished": " ⚠️ 解码器在写出 `</s>` 之前用完了位置。",
         "tr_confidence": "\n\n每个字的把握（解码器给所写内容的概率）：{chars}",
         "tr_low_confidence": "\n\n⚠️ **把握不足**：{chars} 处低于 {threshold}%，"
-        "而在它自己语法的句子上，模型给每个字的概率都在 99.9% 以上。这个翻译很可能有错：模型只学过它那套小语法的句型。",
+        "这个翻译很可能有错：在它语法的留出句子上，每个错译都有这样的字（有些对的翻译也有），而且模型只学过它那套语法的句型。",
         "tr_head_label": "头 {head}",
         "tr_heads_mean": "{n} 个头的平均",
         "tr_title_enc": "编码器自注意力 · 第 {layer} 层 · {head}",
