@@ -4,6 +4,7 @@ ever sees another's model."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pickle
@@ -19,11 +20,14 @@ import pytest
 import torch
 from gradio_client import Client
 from gradio_client.exceptions import AppError
+from train_ui import shown, train_ui
 
 from playground import api
 from playground.ui import state
 from playground.ui import train_tab as tab
 from playground.ui.errors import guard
+
+UI = train_ui()  # the Train tab's components: its handlers return {component: value}
 
 TINY = dict(
     corpus="copy",
@@ -73,17 +77,21 @@ def assert_model_usable(bundle: api.ModelBundle) -> None:
 
 def test_a_run_cancelled_mid_step_keeps_a_consistent_model_and_a_new_run_can_start(monkeypatch):
     monkeypatch.setattr(tab, "UPDATE_INTERVAL", 0.0)  # an update after every step
-    run = tab.on_train(**{**TINY, "steps": 3000}, request=Request("alice"))
-    seen = [next(run) for _ in range(6)]
+    run = tab.on_train(UI, **{**TINY, "steps": 3000}, request=Request("alice"))
+    seen = []  # status lines of training steps (preparation updates come first)
+    while len(seen) < 6:
+        status = str(next(run).get(UI.status, ""))
+        if "Step " in status:
+            seen.append(status)
     run.close()  # Gradio closes the generator when the event is cancelled or the client leaves
-    last_step = max(int(s[0].split("Step ")[1].split(" /")[0]) for s in seen if "Step " in str(s[0]))
+    last_step = max(int(s.split("Step ")[1].split(" /")[0]) for s in seen)
     mine = state.get_my_model(Request("alice"))
     assert mine.info["steps"] in (last_step, last_step + 1)  # the step in flight completes or is dropped whole
     assert not mine.bundle.model.training and not state.REGISTRY.is_busy("alice", "training")
     assert state.REGISTRY.peek("alice", tab.STOP_SLOT) is None
     assert_model_usable(mine.bundle)
-    final = list(tab.on_train(**{**TINY, "steps": 5}, request=Request("alice")))[-1]
-    assert "Finished 5 steps" in final[0]
+    final = shown(list(tab.on_train(UI, **{**TINY, "steps": 5}, request=Request("alice"))))
+    assert "Finished 5 steps" in str(final[UI.status])
     assert state.get_my_model(Request("alice")).info["steps"] == 5
     with pytest.raises(api.PlaygroundError, match="only their own"):
         state.get_bundle(state.MY_MODEL, Request("bob"))
@@ -175,7 +183,7 @@ def test_a_cancelled_generate_job_leaves_the_server_serving(app_url):
 
 
 def _good_zip(tmp_path: Path) -> Path:
-    list(tab.on_train(**{**TINY, "steps": 3}, request=Request("maker")))
+    list(tab.on_train(UI, **{**TINY, "steps": 3}, request=Request("maker")))
     return Path(tab.on_export(Request("maker")))
 
 
@@ -257,8 +265,8 @@ def _write_bytes(path: Path, data: bytes) -> Path:
 def test_hostile_checkpoint_zips_are_refused_clearly_and_change_nothing(tmp_path):
     files = _members(_good_zip(tmp_path))
     marker = tmp_path / "PWNED"
-    upload = guard(tab.on_upload)  # as the app runs it: every failure is a translated gr.Error
-    list(tab.on_train(**{**TINY, "steps": 3}, request=Request("alice")))
+    upload = functools.partial(guard(tab.on_upload), UI)  # as the app runs it: every failure is a translated gr.Error
+    list(tab.on_train(UI, **{**TINY, "steps": 3}, request=Request("alice")))
     before = state.get_my_model(Request("alice"))
     tmp_root = Path(tempfile.gettempdir())
     temp_before = {p.name for p in tmp_root.iterdir() if p.name.startswith("checkpoint-")}
@@ -286,15 +294,15 @@ def test_an_upload_from_outside_gradios_folder_is_refused_during_a_request(tmp_p
     zip_path = _good_zip(tmp_path)
     monkeypatch.setattr(state, "_current_request", lambda: Request("mallory"))
     with pytest.raises(gr.Error, match="not uploaded through this page"):
-        guard(tab.on_upload)(str(zip_path), Request("mallory"))
+        guard(tab.on_upload)(UI, str(zip_path), Request("mallory"))
     with pytest.raises(gr.Error, match="not uploaded through this page"):
-        guard(tab.on_upload)("/etc/passwd", Request("mallory"))
+        guard(tab.on_upload)(UI, "/etc/passwd", Request("mallory"))
     assert not state.REGISTRY.has("mallory", state.MODEL_SLOT)
     inside = errors.upload_folder() / "test-upload" / "m.zip"
     inside.parent.mkdir(parents=True, exist_ok=True)
     try:
         inside.write_bytes(zip_path.read_bytes())
-        guard(tab.on_upload)(str(inside), Request("mallory"))
+        guard(tab.on_upload)(UI, str(inside), Request("mallory"))
         assert state.REGISTRY.has("mallory", state.MODEL_SLOT)
     finally:
         inside.unlink()

@@ -176,7 +176,12 @@ def raw_predict(url: str, api_name: str, data: list, lang: str = "en") -> tuple[
     base, session = url.rstrip("/"), uuid.uuid4().hex
     config = httpx.get(f"{base}/config", timeout=30).json()
     dep = next(d for d in config["dependencies"] if d.get("api_name") == api_name.strip("/"))
-    fn_index, data = dep["id"], [*data, *[None] * (len(dep["inputs"]) - len(data))]  # gr.State inputs: null
+    # `data` holds the visible inputs in order; gr.State inputs (e.g. the shared bar's action
+    # counter that listeners take first) are sent as null, as the browser would send their value.
+    kinds = {c["id"]: c.get("type") for c in config["components"]}
+    values = iter(data)
+    fn_index = dep["id"]
+    data = [None if kinds.get(i) == "state" else next(values, None) for i in dep["inputs"]]
     body = json.dumps(
         {"data": data, "event_data": None, "fn_index": fn_index, "trigger_id": None, "session_hash": session}
     )  # ensure_ascii: "\\ud800" stays an escape
@@ -208,6 +213,6 @@ def test_lone_surrogates_from_a_browser_get_a_clear_message(app_url, text, endpo
 def test_lone_surrogates_in_a_prompt_or_training_text_get_a_clear_message(app_url):
     ok, message = raw_predict(app_url, "/generate", ["stories", "Once \ud800", 4, 1.0, 0, 1.0, False, 0])
     assert not ok and "surrogate" in message
-    train = ["my text", "abc \ud800 " * 100, None, "char", 512, 1, 2, 32, 32, 3, 8, 0.003, 0, "", False]
+    train = ["my text", "abc \ud800 " * 100, None, "char", 512, 1, 2, 32, 32, 3, 8, 0.003, 0, "", False, "adamw"]
     ok, message = raw_predict(app_url, "/train", train)
     assert not ok and "UTF-8" in message, message
