@@ -160,8 +160,8 @@ def cjk_text(n: int, seed: int = 0) -> str:
 
 def train_args(corpus: str, pasted: str | None, tokenizer: str, vocab: int, steps: int) -> list:
     # corpus, pasted, upload, tokenizer, vocab, layers, heads, d_model, n_ctx, steps, batch, lr, seed,
-    # probe, continue
-    return [corpus, pasted, None, tokenizer, vocab, 2, 2, 64, 64, steps, 8, 3e-3, 0, "", False]
+    # probe, continue, optimizer
+    return [corpus, pasted, None, tokenizer, vocab, 2, 2, 64, 64, steps, 8, 3e-3, 0, "", False, "muon"]
 
 
 # ---------------------------------------------------------------- the soak
