@@ -1,7 +1,8 @@
 () => {
   // Under zh-CN, the tips that Gradio and plotly hard-code in English (issue 16.8): plotly's
   // toolbar (its own locale mechanism, plus a pass over buttons drawn before it was registered),
-  // a few of Gradio's button labels that its i18n does not cover, and the pop-ups' titles.
+  // a few of Gradio's button labels that its i18n does not cover, the pop-ups' titles and the
+  // progress text of Gradio's status tracker ("queue: 1/2 |", "processing |").
   if (!/^zh/i.test(navigator.language || "")) return;
   const ZH = {
     "Download plot as a PNG": "下载为 PNG 图片", "Download plot": "下载图", "Zoom": "缩放", "Pan": "平移",
@@ -38,7 +39,37 @@
       if (zh) node.textContent = zh + " ";
     }
   });
-  new MutationObserver(titles).observe(document.body, {childList: true, subtree: true});
+  // Gradio's progress text: its status tracker writes "queue: 1/2 |" and "processing |" as plain
+  // template strings, not i18n keys, so no gr.I18n entry can reach them. Svelte caches the text it
+  // last wrote and only rewrites a node when its own value changes; each rewrite is translated again.
+  const STATUS = [[/^queue: (\d+)\/(\d*) \|$/, "排队：$1/$2 |"], [/^processing \|$/, "处理中 |"],
+                  [/^Loading\.\.\.$/, "加载中…"], [/^from cache$/, "来自缓存"]];
+  const statusText = (node) => {
+    const value = (node.nodeValue || "").trim();
+    for (const [pattern, zh] of STATUS) {
+      if (pattern.test(value)) { node.nodeValue = value.replace(pattern, zh); return; }
+    }
+  };
+  const inTracker = (node) => {
+    const el = node.nodeType === 3 ? node.parentElement : node;
+    return el && el.closest && el.closest("[data-testid=status-tracker]");
+  };
+  const statuses = (records) => {
+    for (const record of records) {
+      if (record.type === "characterData") { if (inTracker(record.target)) statusText(record.target); continue; }
+      for (const added of record.addedNodes) {
+        if (added.nodeType === 3) { if (inTracker(added)) statusText(added); continue; }
+        if (added.nodeType !== 1) continue;
+        const trackers = inTracker(added) ? [added] : added.querySelectorAll("[data-testid=status-tracker]");
+        for (const tracker of trackers) {
+          const walker = document.createTreeWalker(tracker, NodeFilter.SHOW_TEXT);
+          while (walker.nextNode()) statusText(walker.currentNode);
+        }
+      }
+    }
+  };
+  new MutationObserver((records) => { titles(); statuses(records); })
+    .observe(document.body, {childList: true, subtree: true, characterData: true});
   translate();
   setInterval(translate, 500);
 }

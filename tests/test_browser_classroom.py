@@ -293,3 +293,34 @@ def test_typing_a_bpe_vocabulary_size_and_pressing_enter_retrains(page, app_url)
     box.fill("300")
     box.press("Enter")
     expect(summary).to_contain_text("300 tokens", **WAIT)
+
+
+def test_a_chinese_browser_sees_the_train_tab_and_gradios_progress_in_chinese(browser, app_url):
+    """Issue 16.8's Train-tab items under zh-CN: the parameter count (rendered per request on
+    load, not at build time), the "my text" corpus choice (a translated label over a stable value),
+    and Gradio's status-tracker progress text, which is no i18n key (assets/zh_tips.js)."""
+    context = browser.new_context(locale="zh-CN", viewport=PROJECTOR)
+    try:
+        page = context.new_page()
+        page.goto(app_url + "?tab=train")
+        params = page.locator("#train-params")
+        expect(params).to_contain_text("个参数", **WAIT)
+        assert "parameters" not in params.inner_text()
+        page.locator("#train-corpus input").click()
+        options = page.locator("[role=option]").evaluate_all(
+            "els => els.map(e => e.innerText.replace('✓', '').trim())")
+        assert "我的文本" in options and "my text" not in options, options[-3:]
+        page.locator("[role=option]", has_text="我的文本").click()
+        expect(page.locator("#train-corpus input")).to_have_value("我的文本")
+        # the value behind the label is still the stable one: an empty text is refused as "my text"'s
+        page.locator("#train-start").click()
+        expect(page.locator(".toast-message-text").first).to_contain_text("我的文本", **WAIT)
+        # Gradio's status tracker writes "queue: 1/2 |" and "processing |" as plain template text
+        tracker = page.locator("[data-testid=status-tracker]").first
+        tracker.evaluate("el => { const s = document.createElement('span'); s.id = 'pg-probe';"
+                         " s.textContent = 'queue: 1/2 |'; el.appendChild(s); }")
+        expect(page.locator("#pg-probe")).to_have_text("排队：1/2 |", **WAIT)
+        page.locator("#pg-probe").evaluate("el => { el.firstChild.nodeValue = 'processing |'; }")
+        expect(page.locator("#pg-probe")).to_have_text("处理中 |", **WAIT)
+    finally:
+        context.close()

@@ -65,6 +65,16 @@ add(
         "text": "Your text",
         "common.runs": "Runs",
         "common.runs_description": "View runs saved in this browser",
+        # Gradio's own keys that its zh-CN locale (6.31) lacks; the English is Gradio's own. Its
+        # progress text "queue: 1/2 |" / "processing |" is not an i18n key: assets/zh_tips.js.
+        "common.progress": "Progress",
+        "common.download_all": "Download All",
+        "common.back_to_app": "App",
+        "common.back_to_app_description": "Return to the app",
+        "common.run": "Run",
+        "dataframe.filter": "Filter",
+        "dataframe.clear_filter": "Clear filters",
+        "status.queue_position": "In queue: {position} of {size}",
         "untrained_notice": "⚠️ No trained checkpoint was found, so this page shows a seeded *random* model: "
         "its attention is noise. Rebuild the checkpoints with the commands in README.",
     },
@@ -76,6 +86,14 @@ add(
         "text": "你的文本",
         "common.runs": "运行记录",
         "common.runs_description": "查看保存在本浏览器中的运行记录",
+        "common.progress": "进度",
+        "common.download_all": "全部下载",
+        "common.back_to_app": "应用",
+        "common.back_to_app_description": "返回应用",
+        "common.run": "运行",
+        "dataframe.filter": "筛选",
+        "dataframe.clear_filter": "清除筛选",
+        "status.queue_position": "排队中：第 {position} 位，共 {size} 位",
         "untrained_notice": "⚠️ 没有找到训练好的检查点，所以本页显示的是一个固定种子的*随机*模型：它的注意力只是噪声。"
         "请用 README 中的命令重建检查点。",
     },

@@ -73,7 +73,7 @@ BUILTIN_SIZE = 400_000  # bytes of a built-in corpus used for UI training (CLI d
 # Your text may be up to 5 MB; its tokenizer learns from the first this many characters, which
 # bounds the one step that cannot stop midway (🤗 tokenizers' trainer) to a few seconds.
 TOKENIZER_SAMPLE_CHARS = 300_000
-MY_TEXT = "my text"  # corpus choice: the pasted text or uploaded .txt
+MY_TEXT = "my text"  # corpus choice: the pasted text or uploaded .txt (the stable value; its label is translated)
 STOP_SLOT, VIEW_SLOT = "train_stop", "train_view"
 REPLAY_FIRST = "induction"  # the recording offered first: the clearest head to watch form
 INDUCTION_THRESHOLD = 0.3  # an induction score above this is far above chance (~0.05-0.15 here)
@@ -104,6 +104,7 @@ add(
         "train_data": "### 1 · Data",
         "train_corpus": "Corpus",
         "train_corpus_info": "Built-in corpora are generated; choose “my text” to use the text or file below",
+        "train_my_text": "my text",
         "train_text": "Your text (for “my text”, at least 200 characters)",
         "train_file": "…or a .txt file",
         "train_tokenizer": "Tokenizer",
@@ -230,8 +231,9 @@ add(
         "train_score_word": "归纳分数（探针）",
         "train_data": "### 1 · 数据",
         "train_corpus": "语料",
-        "train_corpus_info": "内置语料是自动生成的；选择 “my text” 使用下面的文本或文件",
-        "train_text": "你的文本（用于 “my text”，至少 200 个字符）",
+        "train_corpus_info": "内置语料是自动生成的；选择“我的文本”使用下面的文本或文件",
+        "train_my_text": "我的文本",
+        "train_text": "你的文本（用于“我的文本”，至少 200 个字符）",
         "train_file": "…或一个 .txt 文件",
         "train_tokenizer": "分词器",
         "train_vocab": "词表大小（最多词元数）",
@@ -324,7 +326,7 @@ add(
         "train_replay_no_cross": " 探针上最好的归纳分数（第 {layer} 层）：第 0 步 {first:.2f}，"
         "第 {last_step:,} 步 {last:.2f}；从未超过 {threshold}。",
         "train_err_replay_busy": "你的训练正在使用这个视图；等它结束后再回放（或按停止）",
-        "train_err_no_text": "请选择一个语料，或为 “my text” 粘贴至少 200 个字符 / 上传一个 .txt 文件",
+        "train_err_no_text": "请选择一个语料，或为“我的文本”粘贴至少 200 个字符 / 上传一个 .txt 文件",
         "train_err_upload_params": "这个模型有 {n:,} 个参数；上传的上限是 {limit:,}",
         "train_err_continue_params": "“我的模型”有 {n:,} 个参数；训练的上限是 {limit:,}",
         "train_warn_slow": "按这个速度，{steps:,} 步大约需要 {need:.0f} 秒；"
@@ -605,7 +607,9 @@ def my_model_markdown(session, lang: str = "en") -> str:
     if info.get("source") == "upload":
         source = text("train_my_uploaded", lang, name=info.get("name", "?"))
     else:
-        source = text("train_my_trained", lang, steps=info.get("steps", 0), corpus=info.get("corpus", "?"))
+        corpus = info.get("corpus", "?")
+        corpus = text("train_my_text", lang) if corpus == MY_TEXT else corpus
+        source = text("train_my_trained", lang, steps=info.get("steps", 0), corpus=corpus)
     extra = text("train_my_loss", lang, val=info["val_loss"]) if info.get("val_loss") is not None else ""
     return text("train_my_info", lang, source=source, layers=cfg.n_layers, heads=cfg.n_heads, d_model=cfg.d_model,
                 n_ctx=cfg.n_ctx, vocab=cfg.d_vocab, params=parameter_count(cfg), extra=extra)
@@ -878,11 +882,13 @@ def on_upload(ui: TrainUI, file, request: gr.Request | None = None) -> dict:
     return {ui.my_model: my_model_markdown(session, lang), ui.picker: picker_update(session, select=True)}
 
 
-def on_load(ui: TrainUI, request: gr.Request | None = None) -> dict:
-    """Page load: the idle status with the limits, and this session's model summary."""
+def on_load(ui: TrainUI, vocab, layers, heads, d_model, n_ctx, request: gr.Request | None = None) -> dict:
+    """Page load: the idle status with the limits, the parameter count of the size fields and this
+    session's model summary, in the browser's language (built per request, not at build time)."""
     lang = language(request)
     status = _bold(text("train_status_idle", lang, params=MAX_PARAMS, steps=MAX_STEPS, minutes=MAX_SECONDS / 60))
-    return {ui.status: status, ui.my_model: my_model_markdown(request, lang)}
+    return {ui.status: status, ui.my_model: my_model_markdown(request, lang),
+            ui.params: on_params(vocab, layers, heads, d_model, n_ctx, request)}
 
 
 # ---------------------------------------------------------------- layout
@@ -900,8 +906,9 @@ def build(shared, demo: gr.Blocks) -> TrainUI:
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=320):
             gr.Markdown(t("train_data"))
-            corpus = gr.Dropdown([*CORPUS_NAMES, MY_TEXT], value=p["corpus"], label=t("train_corpus"),
-                                 info=t("train_corpus_info"), elem_id="train-corpus")
+            # (label, value): the label follows the browser's language, the value stays MY_TEXT
+            corpus = gr.Dropdown([*CORPUS_NAMES, (t("train_my_text"), MY_TEXT)], value=p["corpus"],
+                                 label=t("train_corpus"), info=t("train_corpus_info"), elem_id="train-corpus")
             pasted = gr.Textbox(label=t("train_text"), lines=3, max_lines=8, elem_id="train-text")
             upload = gr.File(label=t("train_file"), file_types=[".txt"], type="filepath", elem_id="train-file",
                              height=90)
@@ -916,8 +923,7 @@ def build(shared, demo: gr.Blocks) -> TrainUI:
             heads = gr.Slider(1, 8, p["heads"], step=1, label=t("train_heads"), elem_id="train-heads")
             d_model = gr.Slider(16, 384, p["d_model"], step=16, label=t("train_d_model"), elem_id="train-d-model")
             n_ctx = gr.Slider(16, MAX_CTX, p["n_ctx"], step=16, label=t("train_n_ctx"), elem_id="train-n-ctx")
-            params = gr.Markdown(on_params(p["vocab"], p["layers"], p["heads"], p["d_model"], p["n_ctx"]),
-                                 elem_id="train-params")
+            params = gr.Markdown(elem_id="train-params")  # filled per request on load (on_load), in its language
         with gr.Column(scale=1, min_width=320):
             gr.Markdown(t("train_run"))
             with gr.Row():
@@ -994,7 +1000,8 @@ def build(shared, demo: gr.Blocks) -> TrainUI:
                  concurrency_limit=2)
     uploaded.upload(functools.partial(on_upload, ui), uploaded, [my_md, shared.picker], api_name="upload_model",
                     concurrency_id="train-files", concurrency_limit=2)
-    demo.load(functools.partial(on_load, ui), None, [status, my_md], api_visibility="private", queue=False)
+    demo.load(functools.partial(on_load, ui), size_inputs, [status, my_md, params], api_visibility="private",
+              queue=False)
     demo.unload(_forget)
     return ui
 
