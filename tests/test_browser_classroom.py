@@ -129,6 +129,63 @@ def test_a_burst_of_clicks_runs_at_most_twice_and_ends_on_the_last_text(page, ap
     assert 1 <= runs <= 3, joins
 
 
+# Does a tab's token view (joined span labels, ids left out) hold `word`?
+HOLDS_JS = """([box, word]) => [...document.querySelectorAll(box + ' .tok')]
+  .map(t => t.firstChild ? t.firstChild.textContent : '').join('').replace(/[^A-Za-z]/g, ' ')
+  .split(/ +/).includes(word)"""
+
+
+def test_only_the_tab_on_screen_recomputes_and_a_hidden_tab_catches_up_when_selected(page, app_url):
+    """A burst of Inspect clicks on Attention ends on the last text there, without computing the
+    hidden Tokens, Embeddings or Model tabs; selecting Tokens then shows the last text too, and
+    until it does its old result is marked as behind, never shown as current."""
+    page.goto(app_url)
+    expect(page.locator("#att-tokens .tok").first).to_be_visible(**WAIT)
+    page.locator("#text-input textarea").fill("The dog ran home.")
+    page.locator("#inspect-button").click()
+    page.wait_for_function(HOLDS_JS, arg=["#att-tokens", "dog"], **WAIT)
+    page.get_by_role("tab", name="Tokens").click()
+    page.wait_for_function(HOLDS_JS, arg=["#tok-spans", "dog"], **WAIT)
+    expect(page.locator("#behind-tokens")).to_be_hidden()
+    page.get_by_role("tab", name="Attention").click()
+    ids = page.evaluate("() => Object.fromEntries(window.gradio_config.dependencies"
+                        ".filter(d => d.api_name).map(d => [d.api_name, d.id]))")
+    joins = []  # the fn_index of every event the page submits
+    page.on("request", lambda r: "queue/join" in r.url and joins.append(r.post_data_json.get("fn_index")))
+    for word in ("cat", "ball", "tree", "cake", "bird"):
+        page.locator("#text-input textarea").fill(f"The {word} is here.")
+        page.locator("#inspect-button").click()
+    page.wait_for_function(HOLDS_JS, arg=["#att-tokens", "bird"], **WAIT)
+    expect(page.locator("body")).to_have_class(re.compile(r"\bpg-behind-tokens\b"), **WAIT)
+    time.sleep(2)  # room for any hidden-tab work to have been sent
+    assert page.evaluate(HOLDS_JS, ["#att-tokens", "bird"])  # still the last text: nothing older came after
+    assert ids["inspect"] in joins
+    for hidden in ("tokenize", "embeddings", "model_view", "train_bpe"):
+        assert ids[hidden] not in joins, (hidden, joins)
+    style = page.evaluate("""() => ({notice: getComputedStyle(document.querySelector('#behind-tokens')).display,
+      here: getComputedStyle(document.querySelector('#behind-attention')).display,
+      opacity: getComputedStyle(document.querySelector('#tok-spans .html-container')).opacity})""")
+    assert style["notice"] == "block" and style["here"] == "none" and float(style["opacity"]) < 0.5, style
+    # Tokens still holds the first text, marked as behind while it is on screen
+    page.evaluate("""() => { window.pgShownAsCurrent = [];
+      const holds = (word) => [...document.querySelectorAll('#tok-spans .tok')]
+        .map(t => t.firstChild ? t.firstChild.textContent : '').join('').replace(/[^A-Za-z]/g, ' ')
+        .split(/ +/).includes(word);
+      window.pgWatch = setInterval(() => {
+        const onScreen = document.querySelector('#tab-tokens-button[aria-selected=true]');
+        if (onScreen && holds('dog') && !document.body.classList.contains('pg-behind-tokens'))
+          window.pgShownAsCurrent.push(Date.now());
+      }, 10); }""")
+    page.get_by_role("tab", name="Tokens").click()
+    page.wait_for_function(HOLDS_JS, arg=["#tok-spans", "bird"], **WAIT)
+    expect(page.locator("body")).not_to_have_class(re.compile(r"\bpg-behind-tokens\b"), **WAIT)
+    expect(page.locator("#behind-tokens")).to_be_hidden()
+    assert page.evaluate("() => { clearInterval(window.pgWatch); return window.pgShownAsCurrent.length; }") == 0
+    assert ids["tokenize"] in joins  # computed now, on selection
+    # Embeddings, never selected, is still behind
+    expect(page.locator("body")).to_have_class(re.compile(r"\bpg-behind-embeddings\b"))
+
+
 def _selected_tab(page) -> str:
     return page.evaluate("() => document.querySelector('[role=tab][aria-selected=true]').dataset.tabId")
 

@@ -74,6 +74,7 @@ add(
     },
 )
 
+FIRST_TAB = "attention"  # the tab a page opens on (a link may choose another)
 # Tabs in the order a lesson goes: (label key, tab id, module with build(shared, demo)).
 TABS = [
     ("tab_tokens", "tokens", tokens_tab),
@@ -116,11 +117,11 @@ def build_app() -> gr.Blocks:
         stale_notice()
         shared = Shared(picker, text, run, gr.State(0))
         shared.wire()
-        with gr.Tabs(selected="attention") as tabs:
+        with gr.Tabs(selected=FIRST_TAB) as tabs:
             for label, tab_id, module in TABS:
-                with gr.Tab(t(label), id=tab_id, elem_id=f"tab-{tab_id}"):
+                with gr.Tab(t(label), id=tab_id, elem_id=f"tab-{tab_id}") as tab, shared.tab(tab_id, tab):
                     module.build(shared, demo)
-        shared.supersede()  # a new action cancels the tabs' work for the previous one
+        shared.finish(FIRST_TAB)  # the one check; only the tab on screen recomputes; a new action cancels
         page_link.wire(bar, shared, tabs, demo)  # opening a link restores it (and starts its lesson)
         reading_api.register_endpoints()  # /logit_lens, /decompose, /head_roles, /ablate: JSON for programs
     guard_app(demo)  # every handler's errors reach the user as a gr.Error in their language (errors.py)

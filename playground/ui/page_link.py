@@ -25,6 +25,7 @@ from .. import lessons
 from ..errors import PlaygroundError
 from ..page_state import PRIVATE_MODEL, PageState, from_query, to_query
 from .i18n import add, language, t, text
+from .shared import note_tab
 
 add(
     en={
@@ -154,9 +155,12 @@ def state_outputs(shared, tabs, bar: Bar) -> list:
             c["top_p"], c["seed"], c["greedy"], bar.projector, shared.refresh]
 
 
-def apply_state(state: PageState, current_model: str | None, view: dict | None, refresh: int) -> list:
-    """Updates for `state_outputs`: only what `state` sets changes; the tabs re-inspect once."""
+def apply_state(state: PageState, current_model: str | None, view: dict | None, refresh: int,
+                request: gr.Request | None = None) -> list:
+    """Updates for `state_outputs`: only what `state` sets changes; the tabs re-inspect once
+    (only the tab it selects: the server learns of it here, before the re-inspection starts)."""
     skip = gr.skip()
+    note_tab(request, state.tab)
 
     def value(v):
         return skip if v is None else v
@@ -213,7 +217,7 @@ def go_to_step(lesson_state, step, current_model, view, refresh, request: gr.Req
     md, back, nxt, current = _lesson_view(lesson_state, step, lang)
     n_steps = len(lesson_state["json"]["steps"]) if lesson_state else 1
     step = min(max(int(step or 0), 0), n_steps - 1)
-    updates = apply_state(current.state, current_model, view, refresh) if current else [gr.skip()] * 13
+    updates = apply_state(current.state, current_model, view, refresh, request) if current else [gr.skip()] * 13
     return [*updates, md, back, nxt, step]
 
 
@@ -268,7 +272,7 @@ def on_open(current_model, view, refresh, request: gr.Request | None = None):
     if problems:
         gr.Warning(text("link_ignored", lang, problems="; ".join(p.message(lang) for p in problems)))
     opened = gr.Accordion(open=True) if lesson_state else gr.skip()
-    return [*apply_state(state, current_model, view, refresh), lesson_state, step, md, back, nxt, opened]
+    return [*apply_state(state, current_model, view, refresh, request), lesson_state, step, md, back, nxt, opened]
 
 
 GENERATE = ("prompt", "max_new", "temperature", "top_k", "top_p", "seed", "greedy")
