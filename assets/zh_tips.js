@@ -15,6 +15,18 @@
     "More tabs": "更多标签页", "Close": "关闭", "Gradio footer navigation": "Gradio 页脚导航",
     "Empty value": "空值", "Copy": "复制", "Copied": "已复制", "Clear": "清除", "Fullscreen": "全屏",
     "Exit fullscreen mode": "退出全屏", "Download": "下载", "Share": "分享",
+    // Gradio's own hard-coded labels (not i18n keys in 6.31): sliders, tables, file boxes
+    "Reset to default value": "恢复默认值", "Copy table data": "复制表格数据", "Copied to clipboard": "已复制到剪贴板",
+    "Table actions": "表格操作", "Static column": "固定列", "Open cell menu": "打开单元格菜单",
+    "Click to upload or drop files": "点击上传或拖放文件", "File upload": "上传文件",
+  };
+  // Labels Gradio and plotly build around a name: "range slider for 层数" and the like.
+  const PATTERNS = [[/^number input for (.*)$/s, "数字输入：$1"], [/^range slider for (.*)$/s, "滑块：$1"],
+                    [/^Produced with Plotly\.js(.*)$/s, "由 Plotly.js 生成$1"]];
+  const zhOf = (value) => {
+    if (ZH[value]) return ZH[value];
+    for (const [pattern, zh] of PATTERNS) if (pattern.test(value)) return value.replace(pattern, zh);
+    return null;
   };
   let registered = false;
   const translate = () => {
@@ -23,9 +35,9 @@
       window.Plotly.setPlotConfig({locale: "zh-CN"});
       registered = true;
     }
-    for (const attr of ["data-title", "title", "aria-label"]) {
+    for (const attr of ["data-title", "title", "aria-label", "placeholder"]) {
       document.querySelectorAll(`[${attr}]`).forEach((el) => {
-        const zh = ZH[el.getAttribute(attr)];
+        const zh = zhOf(el.getAttribute(attr));
         if (zh) el.setAttribute(attr, zh);
       });
     }

@@ -369,6 +369,16 @@ def test_a_chinese_browser_sees_the_train_tab_and_gradios_progress_in_chinese(br
         assert "我的文本" in options and "my text" not in options, options[-3:]
         page.locator("[role=option]", has_text="我的文本").click()
         expect(page.locator("#train-corpus input")).to_have_value("我的文本")
+        # Gradio's hard-coded labels on the tab (sliders' "range slider for ...", "Reset to default
+        # value", the file boxes' "Click to upload or drop files") and plotly's logo link
+        time.sleep(1.5)  # the tips pass runs every 0.5 s
+        labels = page.locator("#tab-train").evaluate("""root => [...root.querySelectorAll(
+            '[aria-label], [title], [placeholder]')].filter(e => e.offsetParent !== null)
+            .map(e => ['aria-label', 'title', 'placeholder'].map(a => e.getAttribute(a) || '')).flat()""")
+        names = re.compile(r"d_model|Plotly\.js|PNG|Top-[kp]|logit|Gradio")
+        english = [x for x in labels if ENGLISH_WORD.search(names.sub("", x))]
+        assert not english, english
+        assert any(x.startswith("滑块：") for x in labels), labels
         # the value behind the label is still the stable one: an empty text is refused as "my text"'s
         page.locator("#train-start").click()
         expect(page.locator(".toast-message-text").first).to_contain_text("我的文本", **WAIT)
