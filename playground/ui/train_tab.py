@@ -88,7 +88,7 @@ add(
         "it never trains on: if validation stops falling while train keeps going down, the model is "
         "memorising. Below, scrub through training time to watch the attention heads form on a probe text.",
         "train_presets": "Presets",
-        "train_preset_tiny": "tiny, ~30 s",
+        "train_preset_tiny": "tiny, ~10 s",
         "train_preset_small": "small, ~2 min",
         "train_preset_induction": "Watch an induction head form",
         "train_preset_induction_what": "**Watch an induction head form** fills the form with a 2-layer model "
@@ -218,7 +218,7 @@ add(
         "学习的批次上计算，*验证*损失在它从没训练过的文本上计算：如果验证损失不再下降而训练损失还在下降，模型就"
         "是在死记硬背。下面可以拖动训练时间，看注意力头如何在一段探针文本上形成。",
         "train_presets": "预设",
-        "train_preset_tiny": "迷你，约 30 秒",
+        "train_preset_tiny": "迷你，约 10 秒",
         "train_preset_small": "小型，约 2 分钟",
         "train_preset_induction": "看一个归纳头形成",
         "train_preset_induction_what": "**看一个归纳头形成**：把表单填成一个用 Muon 训练的 2 层模型、`induction` 语料"
