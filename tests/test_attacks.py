@@ -362,7 +362,7 @@ def test_gradios_own_idle_sessions_are_pruned_after_the_ttl():
     the app's pruner forgets sessions idle past the TTL (a fake holder with Gradio's fields)."""
     import datetime
 
-    from playground.ui import app
+    from playground.ui import app, gradio_sessions
 
     now = datetime.datetime.now()
     holder = type("Holder", (), {})()
@@ -370,7 +370,7 @@ def test_gradios_own_idle_sessions_are_pruned_after_the_ttl():
     holder.session_data = {f"s{i}": object() for i in range(1000)}
     holder.time_last_used = {f"s{i}": now - datetime.timedelta(seconds=3600 if i < 990 else 1) for i in range(1000)}
     demo = type("Demo", (), {"state_holder": holder})()
-    assert app.prune_gradio_sessions(demo, ttl=1800) == 990
+    assert gradio_sessions.prune_gradio_sessions(demo, ttl=1800) == 990
     assert sorted(holder.session_data) == sorted(holder.time_last_used) == [f"s{i}" for i in range(990, 1000)]
-    assert app.prune_gradio_sessions(type("Demo", (), {})(), ttl=1) == 0  # not launched yet: nothing to do
+    assert gradio_sessions.prune_gradio_sessions(type("Demo", (), {})(), ttl=1) == 0  # not launched yet: nothing to do
     assert app.launch_kwargs()["state_session_capacity"] == app.GRADIO_SESSIONS

@@ -6,11 +6,8 @@ module has `build(shared)` for its layout and small `on_<thing>` handlers that c
 
 from __future__ import annotations
 
-import datetime
 import logging
 import os
-import threading
-import time
 from pathlib import Path
 
 import gradio as gr
@@ -18,6 +15,7 @@ import torch
 
 from .. import api
 from ..checkpoint import MAX_UPLOAD_ZIP_BYTES
+from ..memory import configure_malloc, release_memory
 from . import (
     article_tab,
     attention_tab,
@@ -33,6 +31,7 @@ from . import (
     zerogpu,
 )
 from .errors import guard_app
+from .gradio_sessions import start_gradio_pruner
 from .i18n import add, i18n, t
 from .shared import Shared, stale_notice
 from .state import REGISTRY, SESSION_TTL, model_choices
@@ -45,8 +44,8 @@ ZH_TIPS_JS_PATH = Path(__file__).resolve().parents[2] / "assets" / "zh_tips.js"
 EXAMPLE_TEXT = "The dog saw the cat. She ran to the tree. 狗看见了猫。"
 # Requests waiting in the queue, all events together; one more gets Gradio's "Queue is full".
 QUEUE_MAX_SIZE = int(os.environ.get("PLAYGROUND_QUEUE_MAX_SIZE", 64))
-# How often expired sessions are freed (seconds); at most half the session TTL.
 GRADIO_SESSIONS = int(os.environ.get("PLAYGROUND_GRADIO_SESSIONS", 500))
+# How often expired sessions are freed (seconds); at most half the session TTL.
 SWEEP_INTERVAL = float(os.environ.get("PLAYGROUND_SWEEP_SECONDS", min(60.0, SESSION_TTL / 2)))
 
 add(
@@ -126,84 +125,8 @@ def build_app() -> gr.Blocks:
         reading_api.register_endpoints()  # /logit_lens, /decompose, /head_roles, /ablate: JSON for programs
     guard_app(demo)  # every handler's errors reach the user as a gr.Error in their language (errors.py)
     REGISTRY.start_sweeper(SWEEP_INTERVAL, after=release_memory)  # free idle sessions even when nobody calls
-    start_gradio_pruner(demo, SESSION_TTL, SWEEP_INTERVAL)
+    start_gradio_pruner(demo, SESSION_TTL, SWEEP_INTERVAL, after=release_memory)
     return demo
-
-
-def prune_gradio_sessions(demo: gr.Blocks, ttl: float) -> int:
-    """Forget Gradio's own per-session state for sessions idle longer than `ttl`; returns how many.
-
-    Gradio keeps a SessionState per session that ever sent an event — a copy of the page's
-    component configs, ~0.7 MB here — and frees it only when `state_session_capacity` newer
-    sessions push it out, never by time. Our session registry forgets idle sessions after the
-    TTL; this does the same for Gradio's side, so a burst of visitors leaves nothing behind."""
-    holder = getattr(demo, "state_holder", None)
-    session_data, last_used = getattr(holder, "session_data", None), getattr(holder, "time_last_used", None)
-    if session_data is None or last_used is None:
-        return 0
-    now, stale = datetime.datetime.now(), []
-    with holder.lock:
-        for key, when in list(last_used.items()):
-            if (now - when).total_seconds() > ttl:
-                session_data.pop(key, None)
-                last_used.pop(key, None)
-                stale.append(key)
-    return len(stale)
-
-
-def start_gradio_pruner(demo: gr.Blocks, ttl: float, interval: float) -> threading.Thread:
-    """A daemon thread pruning Gradio's idle sessions every `interval` seconds (then freeing memory)."""
-
-    def run() -> None:
-        while True:
-            time.sleep(interval)
-            try:
-                if prune_gradio_sessions(demo, ttl):
-                    release_memory()
-            except Exception:  # noqa: BLE001 - Gradio internals changed: keep serving, log once
-                log.exception("pruning Gradio's idle sessions failed; they stay until capacity evicts them")
-                return
-
-    thread = threading.Thread(target=run, name="gradio-session-pruner", daemon=True)
-    thread.start()
-    return thread
-
-
-M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # glibc mallopt parameters (malloc.h)
-
-
-def configure_malloc(mmap_threshold: int = 1 << 20, arena_max: int = 2) -> bool:
-    """Make freed memory go back to the OS (glibc only; the MALLOC_* env vars win if set).
-
-    Two glibc defaults kept ~150 MB after a soak's sessions had all expired (bench/soak.py:
-    +156 MB over warm by default, +70 MB with these): the mmap threshold rises after a large
-    block is freed, so later 10 MB request bodies and tokenizer buffers land in the heap and
-    fragment it; and every worker thread may get its own arena. A fixed 1 MB threshold sends
-    large blocks to mmap (returned on free) and two arenas bound the fragmentation."""
-    if os.environ.get("MALLOC_MMAP_THRESHOLD_") or os.environ.get("MALLOC_ARENA_MAX"):
-        return False
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold)) and bool(libc.mallopt(M_ARENA_MAX, arena_max))
-    except (OSError, AttributeError):
-        return False
-
-
-def release_memory(_dropped=None) -> None:
-    """After sessions expired: collect garbage and hand the C heap's free pages back to the OS.
-
-    glibc keeps freed memory in per-thread arenas; without malloc_trim the server's RSS stays
-    at its peak after every user has left (measured by bench/load_test.py). No-op elsewhere."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def configure_torch_threads() -> int:
