@@ -208,6 +208,14 @@ class Shared:
         of clicks does not queue one full recomputation per click."""
         listening = tuple(self.due)
         route = functools.partial(route_check, listening, default_tab)
+        # Superseding, registered BEFORE the check, one cancel event per listener. Gradio 6.31's
+        # page dispatches the events of one trigger in registration order, each awaited, and
+        # cancels a list one submission at a time with an await between them: with one list, a
+        # lookup late in it could find the listener the new action had just started and cancel
+        # that too (seen under load: the tab on screen never showed the new text). With one
+        # listener per event every lookup happens when the trigger fires, before the check runs.
+        for listener in self.listeners:
+            gr.on(self.triggers, None, None, None, cancels=[listener], queue=False)
         self.checked = gr.on(self.triggers, route, [self.picker, self.text, self.tab_on_screen],
                              [self.action, *self.due.values()], api_visibility="private", js=CHECK_JS,
                              concurrency_id="check", concurrency_limit=8, show_progress="hidden", **LISTEN)
@@ -221,8 +229,6 @@ class Shared:
                 block.select(functools.partial(on_tab_selected, tab_id), None, [self.due[tab_id]], **quiet)
             else:
                 block.select(functools.partial(note_tab, tab=tab_id), None, None, **quiet)
-        if self.listeners:
-            gr.on(self.triggers, None, None, None, cancels=self.listeners, queue=False)
 
 
 def mark_behind_js(tabs) -> str:
