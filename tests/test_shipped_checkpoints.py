@@ -13,6 +13,7 @@ from playground.training import evaluate
 SHIPPED = ["stories", "stories-char", "sort", "induction"]  # GPTs: the model picker lists these
 TRANSLATE = "translate-en-zh"  # the encoder-decoder (playground.seq2seq); not a GPT, not in the picker
 FRESH_SEED = 12345  # never used to build a checkpoint: this is data the models have not seen
+FRESH_SEEDS = (FRESH_SEED, 777, 4242)  # three fresh draws: one 16-window draw alone varies by ±3%
 
 
 def test_every_shipped_checkpoint_is_present_and_listed_default_first():
@@ -38,10 +39,12 @@ def test_card_records_how_the_checkpoint_was_made(name):
 @pytest.mark.parametrize("name", SHIPPED)
 def test_val_loss_on_freshly_generated_text_is_within_5_percent_of_the_card(name):
     bundle = api.load_model(name)
-    fresh = load_corpus(bundle.card["corpus"], seed=FRESH_SEED, size=400_000).val  # ~40 kB of new text
-    ids = torch.tensor(bundle.tokenizer.encode_ids(fresh))
-    loss = evaluate(bundle.model, ids, batch_size=16, n_batches=16, seed=7)
-    assert loss == pytest.approx(bundle.card["val_loss"], rel=0.05)
+    losses = []
+    for seed in FRESH_SEEDS:
+        fresh = load_corpus(bundle.card["corpus"], seed=seed, size=400_000).val  # ~40 kB of new text
+        ids = torch.tensor(bundle.tokenizer.encode_ids(fresh))
+        losses.append(evaluate(bundle.model, ids, batch_size=16, n_batches=16, seed=7))
+    assert sum(losses) / len(losses) == pytest.approx(bundle.card["val_loss"], rel=0.05), losses
 
 
 def test_the_sort_model_sorts_fresh_digit_strings():
