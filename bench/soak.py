@@ -197,6 +197,8 @@ def run(argv: list[str] | None = None) -> dict:
         upload_once(url, zip_path)
         time.sleep(args.ttl + 3 * sweep + 5)
         report["rss_mb"] = {"warm": round(server.rss() or 0, 1)}
+        report["server_threads"] = {"warm": server_threads(server.proc.pid)}
+        report["server_memory_env"] = server_memory_env(server.proc.pid)
 
         deadline = time.time() + args.seconds
         stop = threading.Event()
@@ -283,6 +285,7 @@ def run(argv: list[str] | None = None) -> dict:
         time.sleep(args.ttl + 3 * sweep + 5)
         settled = [server.rss() or 0 for _ in range(5) if time.sleep(1) is None]
         report["rss_mb"]["settled"] = round(min(settled), 1)
+        report["server_threads"]["settled"] = server_threads(server.proc.pid)
         sampler.stop_event.set()
         report["rss_mb"]["peak"] = round(sampler.peak, 1)
         report["server_alive"] = server.proc.poll() is None
@@ -320,6 +323,29 @@ def run(argv: list[str] | None = None) -> dict:
         "no_run_held_the_slot_beyond_its_limit": not report["training_slot"]["held_beyond_limit"],
     }
     return report
+
+
+def server_threads(pid: int) -> int | None:
+    """The server's OS threads (Gradio's worker pool grows with the burst's concurrency and keeps
+    its idle threads: part of the settled memory that is not per session)."""
+    try:
+        return next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                    if line.startswith("Threads:"))
+    except (OSError, StopIteration):
+        return None
+
+
+def server_memory_env(pid: int) -> dict:
+    """The allocator settings the server really ran with (app.py re-executes itself with
+    PYTHONMALLOC=malloc on glibc; playground/memory.py), read from /proc (Linux only)."""
+    names = ("PYTHONMALLOC", "MKL_DISABLE_FAST_MM", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_",
+             "PLAYGROUND_PYTHONMALLOC")
+    try:
+        pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return {}
+    env = dict(p.decode(errors="replace").split("=", 1) for p in pairs if b"=" in p)
+    return {name: env.get(name) for name in names}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
