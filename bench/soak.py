@@ -19,6 +19,13 @@ the normal user's /inspect p50/p95/max, what each attack got back (refusal messa
 how long the training slot was held by each run against the limit, and whether the targets
 hold: p95 < 2 s, peak < 3 GB, settled within 100 MB of warm, no run held the slot past its
 limit. The machine's other work inflates latencies: the load average is reported.
+
+The server runs as deployed: app.py re-executes itself with PYTHONMALLOC=malloc and sets
+MKL_DISABLE_FAST_MM=1 (playground/memory.py says why); the report gives the settings it ran
+with and its thread count at warm and settled. To measure CPython's and MKL's own allocators
+instead: `PLAYGROUND_PYTHONMALLOC=default MKL_DISABLE_FAST_MM= python -m bench.soak`. The
+warm-up calls each attacked endpoint once; the burst adds no lasting caches or models (measured:
+every lru_cache the same size at warm and settled), only idle worker threads in Gradio's pool.
 """
 
 from __future__ import annotations
