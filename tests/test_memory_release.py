@@ -6,6 +6,7 @@ No RSS is asserted (it depends on the machine); bench/soak.py measures it."""
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import subprocess
 import sys
@@ -208,3 +209,19 @@ def call(url: str, fn_index: int, session: str, text: str) -> list:
                     if msg.get("msg") == "process_completed":
                         return msg["output"]["data"]
     raise AssertionError("no result")
+
+
+@pytest.mark.skipif(memory.glibc() is None, reason="the report reads glibc's mallinfo2 and Linux's /proc")
+def test_the_memory_report_separates_live_objects_from_kept_memory(tmp_path):
+    """bench.memory_probe's server-side report (bench/memory_report.py), written in-process."""
+    from bench import memory_probe, memory_report
+
+    memory_report.report(str(tmp_path), "now", "trim")
+    rep = json.loads((tmp_path / "now.json").read_text())
+    assert rep["rss"]["Rss"] > 0 and rep["malloc"]["uordblks"] > 0 and rep["threads"] >= 1
+    assert rep["gc_objects"] > 1000 and rep["gc_types"][0][1] > 0
+    assert "Rss" in rep["after_trim"]["rss"]
+    if rep["allocator"] == "pymalloc":  # CPython's arenas are reported only when it is in use
+        assert rep["obmalloc"]["arenas allocated current"] > 0
+    text = memory_probe.line(rep, rep)
+    assert "since warm: RSS +0.0 MB, gc objects +0" in text and "lru caches changed: none" in text
