@@ -23,6 +23,7 @@ import threading
 import time
 import traceback
 import tracemalloc
+import warnings
 
 ARENA_ALIGN = 64 << 20  # glibc's non-main arenas are 64 MB-aligned heaps
 
@@ -127,6 +128,12 @@ def lru_sizes() -> dict:
 
 
 def report(folder: str, label: str, action: str) -> None:
+    with warnings.catch_warnings():  # isinstance() on every object wakes deprecated torch aliases
+        warnings.simplefilter("ignore")
+        _report(folder, label, action)
+
+
+def _report(folder: str, label: str, action: str) -> None:
     gc.collect()
     objects = gc.get_objects()
     types = collections.Counter(f"{getattr(type(o), '__module__', '')}.{type(o).__qualname__}" for o in objects)
