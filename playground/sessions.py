@@ -319,22 +319,26 @@ class SessionRegistry:
     def start_sweeper(self, interval: float = 60.0, after: Callable[[list[str]], Any] | None = None) -> None:
         """Sweep every `interval` seconds in a daemon thread (idempotent), so idle sessions are
         freed even when nobody calls the registry. `after(dropped_ids)` runs after a sweep that
-        dropped sessions (e.g. to hand freed memory back to the OS)."""
+        dropped sessions (e.g. to hand freed memory back to the OS), and once more on the sweep
+        after it (with no ids): what the dropped sessions' connections and garbage cycles free a
+        little later is handed back too (bench.memory_probe: ~30 MB after a 300-session burst)."""
         with self._lock:
             if self._sweeper is not None and self._sweeper.is_alive():
                 return
             self._stop.clear()
 
             def run() -> None:
-                seen = self.n_dropped
+                seen, trailing = self.n_dropped, False
                 while not self._stop.wait(interval):
                     dropped = self.sweep()
-                    if after is not None and self.n_dropped != seen:  # also sessions dropped by other calls
+                    changed = self.n_dropped != seen  # also sessions dropped by other calls
+                    if after is not None and (changed or trailing):
                         seen = self.n_dropped
                         try:
                             after(dropped)
                         except Exception:  # a failing hook must not stop the sweeps
                             pass
+                    trailing = changed
 
             self._sweeper = threading.Thread(target=run, name="session-sweeper", daemon=True)
             self._sweeper.start()

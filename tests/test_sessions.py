@@ -134,6 +134,28 @@ def test_the_background_sweeper_frees_idle_sessions(clock):
     assert model.closed and len(registry) == 0
 
 
+def test_the_sweepers_hook_runs_after_a_drop_and_once_more_after_it(clock):
+    """after(ids) follows a sweep that dropped sessions, then after([]) follows the next sweep
+    (memory their connections free a little later), and then nothing while nothing expires."""
+    registry = SessionRegistry(ttl=1, clock=clock)
+    registry.put("alice", "model", Model())
+    calls, done = [], threading.Event()
+
+    def after(ids):
+        calls.append(list(ids))
+        if len(calls) == 2:
+            done.set()
+
+    clock.now = 5
+    registry.start_sweeper(interval=0.01, after=after)
+    try:
+        assert done.wait(5)
+        threading.Event().wait(0.2)  # twenty more sweeps with nothing to drop
+    finally:
+        registry.stop_sweeper()
+    assert calls == [["alice"], []]
+
+
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="ttl"):
         SessionRegistry(ttl=0)

@@ -88,14 +88,18 @@ def forget_queue_records(queue, sessions: set[str]) -> int:
 def start_gradio_pruner(demo, ttl: float, interval: float,
                         after: Callable[[], object] | None = None) -> threading.Thread:
     """A daemon thread pruning Gradio's idle sessions every `interval` seconds; `after()` runs
-    after a pass that dropped some (to hand the freed memory back to the OS)."""
+    after a pass that dropped some and once more after the next pass (to hand the freed memory
+    back to the OS, also what their closing connections free a little later)."""
 
     def run() -> None:
+        trailing = False
         while True:
             time.sleep(interval)
             try:
-                if prune_gradio_sessions(demo, ttl) and after is not None:
+                pruned = prune_gradio_sessions(demo, ttl) > 0
+                if (pruned or trailing) and after is not None:
                     after()
+                trailing = pruned
             except Exception:  # noqa: BLE001 - Gradio internals changed: keep serving, log once
                 log.exception("pruning Gradio's idle sessions failed; they stay until capacity evicts them")
                 return
