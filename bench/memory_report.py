@@ -135,14 +135,17 @@ def report(folder: str, label: str, action: str) -> None:
 
 def _report(folder: str, label: str, action: str) -> None:
     gc.collect()
-    objects = gc.get_objects()
-    types = collections.Counter(f"{getattr(type(o), '__module__', '')}.{type(o).__qualname__}" for o in objects)
+    # memory first, then the objects, counted by type without a string per object (which made
+    # ~30 MB of garbage that the next reading would have included)
     rep = {"label": label, "time": time.time(), "rss": rollup(), "malloc": mallinfo(),
-           "resident": resident_by_mapping(), "obmalloc": obmalloc(), "threads": len(os.listdir("/proc/self/task")),
-           "python_threads": collections.Counter(t.name.split(" (")[0].rstrip("0123456789-_ ")
-                                                 for t in threading.enumerate()).most_common(),
-           "gradio": gradio_records(), "lru": lru_sizes(), "gc_objects": len(objects),
-           "gc_types": types.most_common(60), "allocator": os.environ.get("PYTHONMALLOC") or "pymalloc"}
+           "resident": resident_by_mapping(), "obmalloc": obmalloc(), "threads": len(os.listdir("/proc/self/task"))}
+    objects = gc.get_objects()
+    types = collections.Counter(map(type, objects))
+    rep |= {"python_threads": collections.Counter(t.name.split(" (")[0].rstrip("0123456789-_ ")
+                                                  for t in threading.enumerate()).most_common(),
+            "gradio": gradio_records(), "lru": lru_sizes(), "gc_objects": len(objects),
+            "gc_types": [(f"{getattr(t, '__module__', '')}.{t.__qualname__}", n) for t, n in types.most_common(60)],
+            "allocator": os.environ.get("PYTHONMALLOC") or "pymalloc"}
     del objects
     if tracemalloc.is_tracing():
         rep["tracemalloc_mb"] = [round(x / 2**20, 2) for x in tracemalloc.get_traced_memory()]
