@@ -73,7 +73,7 @@ def configure_malloc(mmap_threshold: int = 1 << 20, arena_max: int = 2) -> bool:
     tokenizer buffers land in the heap and fragment it; and every worker thread may get its own
     arena. A fixed threshold sends large blocks to mmap (returned on free); two arenas bound the
     fragmentation. In the soak that took the memory left after the sessions expired from +156 MB
-    to +70 MB (300 sessions)."""
+    to +70 MB."""
     if os.environ.get("MALLOC_MMAP_THRESHOLD_") or os.environ.get("MALLOC_ARENA_MAX"):
         return False
     libc = glibc()
