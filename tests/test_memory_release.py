@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import uuid
 from pathlib import Path
 
@@ -28,15 +29,23 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class FakeLibc:
+    """Records the calls made from the test's own thread: session sweepers that earlier tests
+    started keep running in the background and may trim at any moment."""
+
     def __init__(self) -> None:
         self.calls: list[tuple] = []
+        self.thread = threading.get_ident()
+
+    def _record(self, call: tuple) -> None:
+        if threading.get_ident() == self.thread:
+            self.calls.append(call)
 
     def malloc_trim(self, pad: int) -> int:
-        self.calls.append(("malloc_trim", pad))
+        self._record(("malloc_trim", pad))
         return 1
 
     def mallopt(self, param: int, value: int) -> int:
-        self.calls.append(("mallopt", param, value))
+        self._record(("mallopt", param, value))
         return 1
 
 
