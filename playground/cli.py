@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from . import api, distributed
 from . import device as devices
-from .config import ModelConfig, TrainConfig
+from .config import OPTIMIZERS, PRECISIONS, ModelConfig, TrainConfig
 from .errors import PlaygroundError
 from .history import MAX_SNAPSHOTS
 from .model import parameter_count
@@ -120,8 +120,12 @@ def _train_translate(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay,
         beta2=args.beta2,
         grad_clip=args.grad_clip,
+        optimizer=args.optimizer,
+        muon_lr=args.muon_lr,
+        precision=args.precision,
     )
-    print(f"{args.pairs:,} sentence pairs (seed {args.seed}); training ...", file=sys.stderr)
+    print(f"{args.pairs:,} sentence pairs (seed {args.seed}); optimizer {train_cfg.optimizer}; "
+          f"{precision_status(train_cfg.precision)}; training ...", file=sys.stderr)
     bar = tqdm(total=train_cfg.steps, unit="step", file=sys.stderr)
 
     def on_step(step) -> None:
@@ -173,6 +177,17 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_recipe_options(parser: argparse.ArgumentParser, lr: float) -> None:
+    """--optimizer, --lr, --muon-lr, --precision: the same choice for `train` and `train-translate`."""
+    parser.add_argument("--optimizer", default="muon", choices=list(OPTIMIZERS),
+                        help="muon: Muon for the hidden weight matrices, AdamW (--lr) for embeddings, output "
+                             "head, biases, norms; adamw: plain AdamW for everything")
+    parser.add_argument("--lr", type=float, default=lr, help="AdamW's peak learning rate")
+    parser.add_argument("--muon-lr", type=float, default=0.02, help="Muon's peak learning rate (--optimizer muon)")
+    parser.add_argument("--precision", default="auto", choices=list(PRECISIONS),
+                        help="auto: bfloat16 autocast where the CPU has bfloat16 instructions, else float32")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m playground", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -192,13 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--ctx", type=int, default=128, help="context length in tokens")
     train.add_argument("--steps", type=int, default=1000)
     train.add_argument("--batch", type=int, default=16)
-    train.add_argument("--optimizer", default="muon", choices=["muon", "adamw"],
-                       help="muon: Muon for weight matrices, AdamW (--lr) for embeddings, biases, norms; "
-                            "adamw: plain AdamW for everything")
-    train.add_argument("--lr", type=float, default=3e-3, help="AdamW's peak learning rate")
-    train.add_argument("--muon-lr", type=float, default=0.02, help="Muon's peak learning rate (--optimizer muon)")
-    train.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"],
-                       help="auto: bfloat16 autocast where the CPU has bfloat16 instructions, else float32")
+    _add_recipe_options(train, lr=3e-3)
     train.add_argument("--warmup", type=int, default=50)
     train.add_argument("--min-lr-ratio", type=float, default=0.1, help="final lr / peak lr (1 = constant)")
     train.add_argument("--weight-decay", type=float, default=0.1)
@@ -230,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     tt.add_argument("--d-mlp", type=int, default=256)
     tt.add_argument("--steps", type=int, default=1200)
     tt.add_argument("--batch", type=int, default=64)
-    tt.add_argument("--lr", type=float, default=2e-3)
+    _add_recipe_options(tt, lr=2e-3)
     tt.add_argument("--warmup", type=int, default=100)
     tt.add_argument("--weight-decay", type=float, default=0.01)
     tt.add_argument("--beta2", type=float, default=0.98)

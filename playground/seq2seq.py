@@ -58,7 +58,9 @@ from .errors import PlaygroundError, check_range, register
 from .hooks import ActivationCache, HookPoint, run_with_cache
 from .kernels import gelu_tanh
 from .model import FinalNorm, MultiHeadAttention  # the GPT's attention and final LayerNorm
-from .optim import make_adamw
+from .optim import make_optimizer
+from .precision import resolve as resolve_precision
+from .precision import status as precision_status
 from .tokenizer import WORD_PATTERN, Tokenizer
 from .training import lr_at, optimizer_step
 
@@ -76,8 +78,8 @@ MAX_SOURCE_CHARS = 200
 # issue 16 each have one at 0.34-0.88 (measured; README, Translate).
 LOW_CONFIDENCE = 0.95
 # TrainConfig fields train_translation uses (the rest are for the GPT trainer's eval and samples).
-TRAIN_FIELDS = ("steps", "batch_size", "lr", "min_lr_ratio", "warmup_steps", "weight_decay", "beta1", "beta2",
-                "grad_clip", "seed")  # fmt: skip
+TRAIN_FIELDS = ("steps", "batch_size", "optimizer", "lr", "muon_lr", "min_lr_ratio", "warmup_steps", "weight_decay",
+                "beta1", "beta2", "grad_clip", "precision", "seed")  # fmt: skip
 FILES = ("config.json", "model.safetensors", "source_tokenizer.json", "target_tokenizer.json")
 
 
@@ -610,27 +612,31 @@ class TranslateStep:
 
 def train_translation(cfg: Seq2SeqConfig, train_cfg: TrainConfig, data: PairData,
                       device: torch.device | str | None = None) -> Iterator[TranslateStep]:
-    """The GPT's update (`training.optimizer_step`: AdamW, warmup + cosine, clipping) on random
+    """The GPT's update (`training.optimizer_step`: `train_cfg.optimizer` — Muon for the hidden
+    nn.Linear weights + AdamW for embeddings, head, biases and norms, or plain AdamW — warmup +
+    cosine, clipping, bfloat16 autocast where `train_cfg.precision` resolves to it) on random
     batches of pairs; yields after every step, so the caller can stop any time. Same seed, same
     model — on any device (default: the PLAYGROUND_DEVICE setting): weights and batches are drawn
-    on the CPU, then moved."""
+    on the CPU, then moved. `optimizer="adamw", precision="float32"` is the recipe the translator
+    was first trained with."""
     where = resolve_device() if device is None else torch.device(device)
     torch.manual_seed(train_cfg.seed)
     with torch.device("cpu"):
         model = Seq2Seq(cfg)
     model = model.to(where).train()
-    opt = make_adamw(model, train_cfg)  # the translator's recipe predates Muon
+    opt = make_optimizer(model, train_cfg)
+    compute_dtype, _ = resolve_precision(train_cfg.precision)  # precision_status() says why
     gen = torch.Generator(device="cpu").manual_seed(train_cfg.seed)
     start = time.perf_counter()
     for step in range(train_cfg.steps):
         lr = lr_at(step, train_cfg)
         for group in opt.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)  # Muon's groups run at their own lr
         idx = torch.randint(len(data.src), (train_cfg.batch_size,), generator=gen, device="cpu")
         src, tgt = data.src[idx], data.tgt[idx]
         src = src[:, : int((src != PAD_ID).sum(1).max())]  # drop all-padding columns
         tgt = tgt[:, : int((tgt != PAD_ID).sum(1).max())]
-        loss, _ = optimizer_step(model, opt, src.to(where), tgt.to(where), train_cfg.grad_clip)
+        loss, _ = optimizer_step(model, opt, src.to(where), tgt.to(where), train_cfg.grad_clip, compute_dtype)
         yield TranslateStep(step + 1, train_cfg.steps, loss.item(), lr, time.perf_counter() - start, model)
     model.eval()
 
@@ -752,6 +758,7 @@ def build_translator(
         "steps_done": last.step,
         "train_loss": float(f"{last.loss:.3g}"),
         "train_seconds": round(last.elapsed, 1),
+        "precision": precision_status(train_cfg.precision),  # what "auto" became on the training machine
         "exact_match": round(accuracy, 4),
         "heldout": {
             "seed": eval_seed, "n": len(heldout), "drawn": drawn, "in_training_skipped": drawn - len(heldout),

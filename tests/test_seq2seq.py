@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from playground import seq2seq
+from playground import cli, precision, seq2seq
 from playground.checkpoint import CheckpointError
 from playground.config import ConfigError, TrainConfig
 from playground.corpora import story_pairs, translation_pairs
 from playground.hooks import run_with_cache
+from playground.optim import make_adamw, muon_groups
+from playground.training import lr_at, optimizer_step
 
 SHIPPED = seq2seq.CHECKPOINT_DIR / seq2seq.BUILTIN_NAME
 needs_shipped = pytest.mark.skipif(not (SHIPPED / "config.json").is_file(), reason="translate-en-zh is not built")
@@ -204,6 +206,102 @@ def test_a_short_training_run_reduces_the_loss(pairs):
     assert last < 0.6 * first
     again = list(seq2seq.train_translation(cfg, train_cfg, data))  # same seed, same run
     assert again[-1].loss == pytest.approx(steps[-1].loss, rel=1e-6)
+
+
+def _tiny_training(pairs):
+    src_tok, tgt_tok = seq2seq.build_tokenizers(pairs)
+    data = seq2seq.encode_pairs(pairs, src_tok, tgt_tok)
+    cfg = seq2seq.Seq2SeqConfig(d_vocab_src=src_tok.vocab_size, d_vocab_tgt=tgt_tok.vocab_size, n_layers=1,
+                                n_heads=2, d_model=32, d_mlp=64, n_ctx_src=16, n_ctx_tgt=24)  # fmt: skip
+    return cfg, data
+
+
+def test_muon_groups_hold_the_translators_hidden_linear_weights_not_its_embeddings_or_head(tiny):
+    model = tiny.model
+    groups, rest = muon_groups(model, lr=0.02)
+    in_muon = {id(p) for g in groups for p in g["params"]}
+    hidden = {id(m.weight) for name, m in model.named_modules() if isinstance(m, torch.nn.Linear) and name != "lm_head"}
+    # per block: q, k, v, o and two MLP layers; the decoder's blocks have a second (cross) attention
+    assert in_muon == hidden and len(hidden) == model.cfg.n_layers * (6 + 10)
+    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
+    assert len(embeddings) == 4 and embeddings.isdisjoint(in_muon)  # tokens and positions, both sides
+    assert id(model.lm_head.weight) not in in_muon and id(model.lm_head.bias) not in in_muon
+    assert all(p.dim() < 2 or id(p) in embeddings | {id(model.lm_head.weight)} for p in rest)  # biases, norms
+    assert in_muon | {id(p) for p in rest} == {id(p) for p in model.parameters()}
+    for g in groups:  # nn.Linear is torch's own layout: Keller's factor is torch's, no correction
+        assert g["layout"] == "linear" and g["lr_scale"] == 1.0
+    assert {g["shape"] for g in groups} == {(32, 32), (32, 64), (64, 32)}  # (n_in, n_out)
+
+
+def test_the_muon_path_trains_a_tiny_translator_and_repeats_per_seed(pairs):
+    cfg, data = _tiny_training(pairs)
+    train_cfg = TrainConfig(steps=60, batch_size=32, lr=3e-3, warmup_steps=5, seed=0, optimizer="muon",
+                            precision="float32")  # fmt: skip
+    steps = list(seq2seq.train_translation(cfg, train_cfg, data))
+    first, last = sum(s.loss for s in steps[:5]) / 5, sum(s.loss for s in steps[-5:]) / 5
+    assert last < 0.6 * first  # as the AdamW test above asks
+    assert [s.loss for s in seq2seq.train_translation(cfg, train_cfg, data)] == [s.loss for s in steps]
+    adamw = list(seq2seq.train_translation(cfg, train_cfg.replace(optimizer="adamw"), data))
+    assert [s.loss for s in adamw][1:] != [s.loss for s in steps][1:]  # a different update after step 1
+
+
+def _original_recipe_losses(cfg, train_cfg, data) -> list[float]:
+    """The translator's loop as it was before Muon: AdamW, float32, one lr for every group."""
+    torch.manual_seed(train_cfg.seed)
+    model = seq2seq.Seq2Seq(cfg).train()
+    opt = make_adamw(model, train_cfg)
+    gen = torch.Generator().manual_seed(train_cfg.seed)
+    losses = []
+    for step in range(train_cfg.steps):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, train_cfg)
+        idx = torch.randint(len(data.src), (train_cfg.batch_size,), generator=gen)
+        src, tgt = data.src[idx], data.tgt[idx]
+        src = src[:, : int((src != seq2seq.PAD_ID).sum(1).max())]
+        tgt = tgt[:, : int((tgt != seq2seq.PAD_ID).sum(1).max())]
+        losses.append(optimizer_step(model, opt, src, tgt, train_cfg.grad_clip)[0].item())
+    return losses
+
+
+def test_adamw_float32_is_exactly_the_original_recipe(pairs, monkeypatch):
+    cfg, data = _tiny_training(pairs)
+    monkeypatch.setattr(precision, "bf16_support", lambda: (True, "forced by the test"))  # float32 must win anyway
+    train_cfg = TrainConfig(steps=12, batch_size=16, lr=3e-3, warmup_steps=3, seed=2, optimizer="adamw",
+                            precision="float32")  # fmt: skip
+    got = [s.loss for s in seq2seq.train_translation(cfg, train_cfg, data, "cpu")]
+    assert got == _original_recipe_losses(cfg, train_cfg, data)
+
+
+def test_bf16_autocast_trains_the_translator_and_falls_back_where_unsupported(pairs, monkeypatch):
+    cfg, data = _tiny_training(pairs)
+    train_cfg = TrainConfig(steps=30, batch_size=32, lr=3e-3, warmup_steps=5, seed=0, precision="float32")
+    float32 = [s.loss for s in seq2seq.train_translation(cfg, train_cfg, data, "cpu")]
+    monkeypatch.setattr(precision, "bf16_support", lambda: (True, "forced by the test"))
+    bf16 = [s.loss for s in seq2seq.train_translation(cfg, train_cfg.replace(precision="bfloat16"), data, "cpu")]
+    assert bf16 != float32  # really autocast: bfloat16 matmuls round differently
+    assert bf16[-1] < 0.75 * bf16[0] and bf16[-1] == pytest.approx(float32[-1], rel=0.05)  # and learns as well
+    monkeypatch.setattr(precision, "bf16_support", lambda: (False, "this CPU lacks amx_bf16 / avx512_bf16"))
+    for asked in ("auto", "bfloat16"):  # no bfloat16 instructions: float32, the same run to the bit
+        fallback = [s.loss for s in seq2seq.train_translation(cfg, train_cfg.replace(precision=asked), data, "cpu")]
+        assert fallback == float32
+
+
+def test_train_translate_cli_chooses_the_recipe_and_the_card_records_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(precision, "bf16_support", lambda: (False, "this CPU lacks amx_bf16 / avx512_bf16"))
+    tiny = ["--pairs", "300", "--layers", "1", "--heads", "2", "--d-model", "16", "--d-mlp", "32", "--steps", "3",
+            "--batch", "8", "--warmup", "1", "--eval-pairs", "5", "--threads", "1"]  # fmt: skip
+    for name, extra in (("default", []), ("adamw", ["--optimizer", "adamw", "--precision", "float32"]),
+                        ("muon", ["--optimizer", "muon", "--muon-lr", "0.01", "--precision", "bfloat16"])):
+        out = tmp_path / name
+        assert cli.main(["train-translate", *tiny, *extra, "--out", str(out)]) == 0
+        card = json.loads((out / "card.json").read_text())
+        expected = {"default": ("muon", 0.02, "auto"), "adamw": ("adamw", 0.02, "float32"),
+                    "muon": ("muon", 0.01, "bfloat16")}[name]  # fmt: skip
+        assert (card["train"]["optimizer"], card["train"]["muon_lr"], card["train"]["precision"]) == expected
+        assert "float32" in card["precision"]  # what the precision became here: no bf16 on this (pretend) CPU
+        assert seq2seq.load_translator(out).config.d_model == 16
+    with pytest.raises(SystemExit):  # argparse names the choices
+        cli.main(["train-translate", *tiny, "--optimizer", "sgd", "--out", str(tmp_path / "x")])
 
 
 def test_heldout_pairs_skip_training_sentences_and_repeats():
