@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from playground import api
 from playground.config import ModelConfig
 from playground.model import parameter_count
 
@@ -79,8 +80,9 @@ def test_replay_shows_the_recorded_induction_head_forming(page, app_url):
     expect(status).to_contain_text("first passed 0.3 at step", **WAIT)
     step = int(re.search(r"first passed 0\.3 at step ([\d,]+)", status.inner_text()).group(1).replace(",", ""))
     expect(page.locator("#train-loss .js-plotly-plot")).to_be_visible(**WAIT)
-    expect(page.locator("#train-after .gtitle")).to_contain_text("After (step 7000)", **WAIT)
-    index = step // 250  # the recording photographs every 250 steps
+    steps = api.load_history("induction").steps  # the steps the recording photographed
+    expect(page.locator("#train-after .gtitle")).to_contain_text(f"After (step {steps[-1]})", **WAIT)
+    index = steps.index(step)
     page.locator("#train-snap-slider input[type=range]").fill(str(index))
     expect(page.locator("#train-snap .gtitle")).to_contain_text(f"Step {step}:", **WAIT)
     expect(page.locator("#model-picker input")).not_to_have_value("My model")  # nothing was trained
