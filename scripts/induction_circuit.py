@@ -73,7 +73,8 @@ def main(name: str = "induction") -> dict:
     val = load_corpus("induction", seed=0, size=100_000).val
     out["held_out"] = {"clean": round(held_out_loss(bundle, val, max_windows=200), 3)}
     for off in [[h] for h in heads] + [[(1, h) for h in range(cfg.n_heads)]]:
-        out["held_out"]["+".join(f"L{a}H{b}" for a, b in off)] = round(held_out_loss(bundle, val, heads=off, max_windows=200), 3)
+        loss = held_out_loss(bundle, val, heads=off, max_windows=200)
+        out["held_out"]["+".join(f"L{a}H{b}" for a, b in off)] = round(loss, 3)
 
     history = api.load_history(name) if name in api.history_names() else load_history(name)
     if history is None:  # a checkpoint trained without --probe has no recording
