@@ -429,7 +429,7 @@ def test_the_translate_handler_says_when_confidence_is_low():
 
     _, sure, *_ = translate_tab.on_translate("The cat follows the dog.", 1, translate_tab.MEAN_HEAD)
     assert "Confidence per character" in sure and "猫 100%" in sure and "Low confidence" not in sure
-    # A held-out grammar sentence the shipped model gets wrong (一只 for three bears, 黄色 for red).
+    # A held-out grammar sentence the shipped model gets wrong (it drops the second clause).
     sentence = "The little yellow frog and the horse can fly a kite and three small yellow bears are red."
     out, unsure, *_ = translate_tab.on_translate(sentence, 1, translate_tab.MEAN_HEAD)
     assert "⚠️ **Low confidence** at **" in unsure, (out, unsure)
