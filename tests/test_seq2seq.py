@@ -295,7 +295,7 @@ def test_train_translate_cli_chooses_the_recipe_and_the_card_records_it(tmp_path
         out = tmp_path / name
         assert cli.main(["train-translate", *tiny, *extra, "--out", str(out)]) == 0
         card = json.loads((out / "card.json").read_text())
-        expected = {"default": ("muon", 0.02, "auto"), "adamw": ("adamw", 0.02, "float32"),
+        expected = {"default": ("muon", 0.005, "float32"), "adamw": ("adamw", 0.005, "float32"),
                     "muon": ("muon", 0.01, "bfloat16")}[name]  # fmt: skip
         assert (card["train"]["optimizer"], card["train"]["muon_lr"], card["train"]["precision"]) == expected
         assert "float32" in card["precision"]  # what the precision became here: no bf16 on this (pretend) CPU
