@@ -134,6 +134,13 @@ def make_muon(model: nn.Module, cfg: TrainConfig) -> CombinedOptimizer:
     return CombinedOptimizer(muon, adamw)
 
 
+def set_lr(optimizer: torch.optim.Optimizer | CombinedOptimizer, lr: float) -> None:
+    """Set this step's learning rate: each group runs at `lr` times its `lr_scale` (Muon's groups
+    at their own rate, corrected for orientation; AdamW's at `lr`)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr * group.get("lr_scale", 1.0)
+
+
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer | CombinedOptimizer:
     """The optimiser `cfg.optimizer` names ("adamw" or "muon")."""
     if cfg.optimizer == "muon":

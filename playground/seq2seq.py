@@ -58,7 +58,7 @@ from .errors import PlaygroundError, check_range, register
 from .hooks import ActivationCache, HookPoint, run_with_cache
 from .kernels import gelu_tanh
 from .model import FinalNorm, MultiHeadAttention  # the GPT's attention and final LayerNorm
-from .optim import make_optimizer
+from .optim import make_optimizer, set_lr
 from .precision import resolve as resolve_precision
 from .precision import status as precision_status
 from .tokenizer import WORD_PATTERN, Tokenizer
@@ -631,8 +631,7 @@ def train_translation(cfg: Seq2SeqConfig, train_cfg: TrainConfig, data: PairData
     start = time.perf_counter()
     for step in range(train_cfg.steps):
         lr = lr_at(step, train_cfg)
-        for group in opt.param_groups:
-            group["lr"] = lr * group.get("lr_scale", 1.0)  # Muon's groups run at their own lr
+        set_lr(opt, lr)
         idx = torch.randint(len(data.src), (train_cfg.batch_size,), generator=gen, device="cpu")
         src, tgt = data.src[idx], data.tgt[idx]
         src = src[:, : int((src != PAD_ID).sum(1).max())]  # drop all-padding columns

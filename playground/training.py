@@ -26,7 +26,7 @@ from .distributed import SINGLE, World
 from .errors import PlaygroundError, register
 from .hooks import run_with_cache
 from .model import TinyGPT
-from .optim import make_optimizer
+from .optim import make_optimizer, set_lr
 from .precision import autocast, resolve
 from .sampling import generate_steps
 
@@ -190,8 +190,7 @@ def train_steps(
     for step in range(train_cfg.steps):
         t0 = time.perf_counter()
         lr = lr_at(step, train_cfg)
-        for group in optimizer.param_groups:
-            group["lr"] = lr * group.get("lr_scale", 1.0)  # Muon's groups run at their own lr
+        set_lr(optimizer, lr)
         x, y = (world.shard(t).to(model.device, non_blocking=True) for t in next(batches))  # (B, T) each
         loss, grad_norm = optimizer_step(runner, optimizer, x, y, train_cfg.grad_clip, compute_dtype)
         loss = world.mean(loss)  # the global batch's mean loss
