@@ -41,12 +41,7 @@ def _train_on(args: argparse.Namespace, world: distributed.World, where: torch.d
         n_layers=args.layers, n_heads=args.heads, d_model=args.d_model, n_ctx=args.ctx,
         d_vocab=data.tokenizer.vocab_size,
     )
-    train_cfg = TrainConfig(
-        steps=args.steps, batch_size=args.batch, lr=args.lr, warmup_steps=min(args.warmup, args.steps),
-        eval_interval=args.eval_interval, seed=args.seed, min_lr_ratio=args.min_lr_ratio,
-        weight_decay=args.weight_decay, beta2=args.beta2, grad_clip=args.grad_clip,
-        optimizer=args.optimizer, muon_lr=args.muon_lr, precision=args.precision,
-    )
+    train_cfg = _train_config(args, eval_interval=args.eval_interval, min_lr_ratio=args.min_lr_ratio)
     say(f"optimizer {train_cfg.optimizer}; {precision_status(train_cfg.precision)}")
     say(
         f"{data.corpus_name}: {len(data.train_ids):,} train / {len(data.val_ids):,} val tokens, "
@@ -111,19 +106,7 @@ def _train_translate(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     model_kwargs = dict(n_layers=args.layers, n_heads=args.heads, d_model=args.d_model, d_mlp=args.d_mlp)
-    train_cfg = TrainConfig(
-        steps=args.steps,
-        batch_size=args.batch,
-        lr=args.lr,
-        warmup_steps=min(args.warmup, args.steps),
-        seed=args.seed,
-        weight_decay=args.weight_decay,
-        beta2=args.beta2,
-        grad_clip=args.grad_clip,
-        optimizer=args.optimizer,
-        muon_lr=args.muon_lr,
-        precision=args.precision,
-    )
+    train_cfg = _train_config(args)
     print(f"{args.pairs:,} sentence pairs (seed {args.seed}); optimizer {train_cfg.optimizer}; "
           f"{precision_status(train_cfg.precision)}; training ...", file=sys.stderr)
     bar = tqdm(total=train_cfg.steps, unit="step", file=sys.stderr)
@@ -190,6 +173,16 @@ def _add_recipe_options(parser: argparse.ArgumentParser, lr: float, muon_lr: flo
     parser.add_argument("--precision", default=precision, choices=list(PRECISIONS),
                         help=f"auto: bfloat16 autocast where the CPU has bfloat16 instructions, else float32 "
                              f"(default {precision})")
+
+
+def _train_config(args: argparse.Namespace, **extra) -> TrainConfig:
+    """The TrainConfig both training commands read from their shared options (schedule, recipe,
+    seed); `extra` adds what only one of them takes."""
+    return TrainConfig(
+        steps=args.steps, batch_size=args.batch, lr=args.lr, warmup_steps=min(args.warmup, args.steps),
+        seed=args.seed, weight_decay=args.weight_decay, beta2=args.beta2, grad_clip=args.grad_clip,
+        optimizer=args.optimizer, muon_lr=args.muon_lr, precision=args.precision, **extra,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
